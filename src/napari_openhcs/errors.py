@@ -1,0 +1,39 @@
+"""Exception types. Messages name what and where, so a biologist can act on them.
+
+The command line maps ``InputError`` (bad plate, pipeline or arguments, found before anything
+is written) to exit code 2 and ``RunError`` (stopped while running) to exit code 1.
+"""
+
+from __future__ import annotations
+
+
+class OpenHCSError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class InputError(OpenHCSError):
+    """Bad input found before anything was written: exit code 2."""
+
+
+class PlateError(InputError):
+    """A plate folder or OME-Zarr plate that cannot be read as asked."""
+
+
+class PipelineError(InputError):
+    """A pipeline that does not validate against the registry or the plate."""
+
+
+class UnknownFunctionError(PipelineError, LookupError):
+    """A function reference that is not registered; the message names close matches."""
+
+
+class FunctionUnavailableError(PipelineError):
+    """A registered function whose library or device is missing here (the reason is given)."""
+
+
+class RunError(OpenHCSError):
+    """The run stopped on an error while running (disk full, output unwritable): exit code 1."""
+
+
+class GPUOutOfMemoryError(OpenHCSError, MemoryError):
+    """A GPU function ran out of device memory even after freeing caches and retrying."""
