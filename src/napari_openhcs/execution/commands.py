@@ -1,0 +1,116 @@
+"""``napari-openhcs run`` and ``napari-openhcs demo``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from napari_openhcs.errors import InputError
+
+#: The demo plate: small enough for a 2-core laptop, big enough to show the pipeline at work.
+DEMO_PLATE = {"wells": ["A01", "A02", "A03", "B01", "B02", "B03"], "sites": 2, "channels": 2,
+              "z": 3, "size": 256, "seed": 0}
+
+
+def _split_wells(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    wells = [w.strip() for w in text.split(",") if w.strip()]
+    if not wells:
+        raise InputError(f"--wells {text!r} names no well")
+    return wells
+
+
+def _print_failures(report) -> None:
+    for well in report.failed:
+        info = report.wells[well]
+        where = f"well {well}"
+        if info.get("site") is not None:
+            where += f" site {info['site']}"
+        if info.get("step"):
+            where += f", step {info['step']!r}"
+        if info.get("function"):
+            where += f" ({info['function']})"
+        print(f"FAILED {where}: {info.get('error')}", file=sys.stderr)
+        if info.get("traceback"):
+            print(info["traceback"].rstrip(), file=sys.stderr)
+
+
+def run_command(args) -> int:
+    """Run a pipeline over a plate; exit 0, 1 (some wells failed), 2 (bad input) or 130."""
+    from napari_openhcs.execution.progress import ProgressBar
+    from napari_openhcs.execution.run import run_plate
+
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers must be at least 1, got {args.workers}")
+    bar = None if args.json else ProgressBar()
+    report = run_plate(
+        args.plate,
+        args.pipeline,
+        args.out,
+        executor=args.executor,
+        workers=args.workers,
+        wells=_split_wells(args.wells),
+        ngff=args.ngff,
+        compressor=args.compressor,
+        overwrite=args.overwrite,
+        scheduler=args.scheduler,
+        scheduler_file=args.scheduler_file,
+        plate_map=args.plate_map,
+        allow_python=args.allow_python,
+        progress=bar if bar is not None else (lambda event: None),
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), default=str))
+    else:
+        _print_failures(report)
+        done = len(report.finished)
+        print(f"{done}/{len(report.wells)} wells finished in {report.seconds:.1f} s "
+              f"-> {report.out}")
+        if report.cancelled:
+            print("cancelled: finished wells are kept; re-run to resume", file=sys.stderr)
+    return report.exit_code
+
+
+def demo_command(args) -> int:
+    """Synthesise a plate, run ``nuclei_count``, compare counts with the ground truth."""
+    from napari_openhcs.execution.progress import ProgressBar
+    from napari_openhcs.execution.run import run_plate
+    from napari_openhcs.plates.synthetic import write_plate
+
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="openhcs-demo-"))
+    t0 = time.perf_counter()
+    plate = write_plate(out / "plate", "imagexpress", **DEMO_PLATE)
+    t_synth = time.perf_counter() - t0
+    truth = json.loads((Path(plate) / "ground_truth.json").read_text())
+    report = run_plate(plate, "nuclei_count", out / "results", executor=args.executor,
+                       workers=args.workers, progress=ProgressBar())
+    _print_failures(report)
+    print(f"\nsynthetic plate: {plate} ({t_synth:.1f} s to write)")
+    print(f"{'well':<6}{'counted':>9}{'truth':>8}{'error':>9}")
+    total_counted = total_truth = 0
+    for well in sorted(report.wells):
+        info = report.wells[well]
+        expected = sum(truth["counts"].get(well, {}).values())
+        counted = (info.get("aggregates") or {}).get("object_count")
+        if counted is None:
+            print(f"{well:<6}{'-':>9}{expected:>8}   {info['status']}")
+            continue
+        total_counted += counted
+        total_truth += expected
+        err = (counted - expected) / expected * 100 if expected else 0.0
+        print(f"{well:<6}{counted:>9}{expected:>8}{err:>8.1f}%")
+    if total_truth:
+        print(f"{'all':<6}{total_counted:>9}{total_truth:>8}"
+              f"{(total_counted - total_truth) / total_truth * 100:>8.1f}%")
+    print(f"run: {report.seconds:.1f} s with {report.executor.get('workers')} "
+          f"{report.executor.get('executor')} worker(s); total {time.perf_counter() - t0:.1f} s")
+    print(f"output: {report.out}")
+    if args.gui and report.exit_code == 0:
+        from napari_openhcs.gui._launch import open_results
+
+        open_results(report.out)
+    return report.exit_code

@@ -1,0 +1,332 @@
+"""Run a pipeline over a plate: compile, resume, execute, finish wells, write the records.
+
+``run_plate`` is the one entry point used by the CLI, the exported scripts and the napari dock.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from napari_openhcs.errors import InputError, RunError
+from napari_openhcs.execution import records
+from napari_openhcs.pipeline.units import OutputSpec, UnitResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunReport:
+    """What a run did. ``exit_code`` follows the CLI's rules (0, 1, 130)."""
+
+    out: Path
+    plate_path: Path
+    wells: dict[str, dict] = field(default_factory=dict)
+    seconds: float = 0.0
+    cancelled: bool = False
+    executor: dict = field(default_factory=dict)
+    measurements: Path | None = None
+
+    @property
+    def failed(self) -> list[str]:
+        return sorted(w for w, info in self.wells.items() if info["status"] == "failed")
+
+    @property
+    def finished(self) -> list[str]:
+        return sorted(w for w, info in self.wells.items() if info["status"] in ("done", "skipped"))
+
+    @property
+    def exit_code(self) -> int:
+        if self.cancelled:
+            return 130
+        return 1 if self.failed else 0
+
+    def to_dict(self) -> dict:
+        return {
+            "out": str(self.out),
+            "plate": str(self.plate_path),
+            "wells": self.wells,
+            "seconds": round(self.seconds, 3),
+            "cancelled": self.cancelled,
+            "failed": self.failed,
+            "executor": self.executor,
+            "measurements": str(self.measurements) if self.measurements else None,
+            "exit_code": self.exit_code,
+        }
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {}
+    for dist in ("napari-openhcs", "numpy", "scikit-image", "zarr", "pyclesperanto", "torch",
+                 "cupy-cuda12x", "cupy-cuda13x", "dask", "distributed"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _is_disk_full(result: UnitResult) -> bool:
+    err = result.error
+    if err is None:
+        return False
+    if getattr(err, "errno", None) == errno.ENOSPC:
+        return True
+    return "No space left on device" in (err.message or "") or "ENOSPC" in (err.message or "")
+
+
+def run_plate(
+    plate: str | os.PathLike,
+    pipeline: Any,
+    out: str | os.PathLike,
+    *,
+    executor: str | Any = "processes",
+    workers: int | None = None,
+    wells: Sequence[str] | None = None,
+    ngff: str = "0.5",
+    compressor: str = "lz4",
+    overwrite: bool = False,
+    scheduler: str | None = None,
+    scheduler_file: str | None = None,
+    plate_map: str | os.PathLike | None = None,
+    allow_python: bool = False,
+    gpus: Sequence[int] | None = None,
+    progress: Callable[[dict], None] | None = None,
+) -> RunReport:
+    """Run ``pipeline`` over ``plate`` and write the results under ``out``.
+
+    Parameters
+    ----------
+    plate : path
+        A plate folder (ImageXpress, Opera Phenix) or an OME-Zarr HCS plate. Read-only.
+    pipeline : Pipeline, path or str
+        A ``Pipeline``, a JSON file, a ``.py`` file (only with ``allow_python``) or the name
+        of a built-in pipeline such as ``"nuclei_count"``.
+    out : path
+        Output folder: ``<plate>.ome.zarr``, ``measurements/``, ``measurements.csv``,
+        ``wells.csv`` and ``run.json``.
+    executor : {"processes", "serial", "dask"} or executor object
+    wells : list of str, optional
+        Only these wells.
+    overwrite : bool
+        Re-run wells that a previous run finished (by default they are skipped: resume).
+    progress : callable, optional
+        Called with each progress event (a dict with ``kind``, ``well``, ``site``, ...).
+
+    Returns
+    -------
+    RunReport
+        Per-well status; ``report.exit_code`` is 0, 1 (some wells failed) or 130 (cancelled).
+
+    Raises
+    ------
+    InputError
+        Bad plate, pipeline or arguments, found before anything is written.
+    RunError
+        The run stopped on an error while running (for example, the disk is full).
+
+    Examples
+    --------
+    >>> report = run_plate("plate/", "nuclei_count", "out/")  # doctest: +SKIP
+    >>> report.exit_code  # doctest: +SKIP
+    0
+    """
+    from napari_openhcs.execution.executors import make_executor
+    from napari_openhcs.pipeline import load_pipeline
+    from napari_openhcs.pipeline.compiler import compile_pipeline
+    from napari_openhcs.plates import open_plate
+
+    started = time.perf_counter()
+    out = Path(out)
+    plate_path = Path(plate)
+    own_executor = isinstance(executor, str)
+    # Start the workers first: they boot while the plate is indexed and the pipeline compiled.
+    runner = (
+        make_executor(executor, workers, scheduler=scheduler, scheduler_file=scheduler_file)
+        if own_executor
+        else executor
+    )
+    try:
+        pipe = load_pipeline(pipeline, allow_python=allow_python) if not hasattr(
+            pipeline, "steps") else pipeline
+        index = open_plate(plate_path)
+        pmap = records.read_plate_map(plate_map) if plate_map else None
+        if out.resolve() == plate_path.resolve() or plate_path.resolve() in out.resolve().parents:
+            raise InputError(f"output folder {out} is inside the input plate {plate_path}: "
+                             "the input plate is read-only")
+        spec = OutputSpec(
+            out_dir=str(out),
+            plate_name=index.name,
+            ngff=ngff,
+            compressor=compressor,
+            rows=index.rows,
+            columns=index.columns,
+            channel_names=tuple(sorted(index.channel_names.items())),
+            pixel_size=index.pixel_size,
+            plate_dtype=index.dtype,
+        )
+        run_id = uuid.uuid4().hex[:12]
+        plan = compile_pipeline(pipe, index, spec, wells=wells, run_id=run_id, gpus=gpus)
+        runner.preload(plan.modules)
+
+        out.mkdir(parents=True, exist_ok=True)
+        return _execute(plan, pipe, index, spec, out, plate_path, runner, overwrite, pmap,
+                        progress, started)
+    finally:
+        if own_executor:
+            runner.close()
+
+
+def _execute(plan, pipe, index, spec, out, plate_path, runner, overwrite, pmap, progress,
+             started) -> RunReport:
+    from napari_openhcs.execution.processes import Cancelled
+    from napari_openhcs.pipeline.jsonio import pipeline_to_dict
+
+    writers = plan.open_writers()  # the output plates, created if new
+    done_before = set.intersection(*(set(w.finished_wells()) for w in writers)) if writers else set()
+    report = RunReport(out=out, plate_path=plate_path, executor=runner.describe())
+    units_by_well: dict[str, list] = {}
+    for unit in plan.units:
+        units_by_well.setdefault(unit.well, []).append(unit)
+    todo = []
+    for well, units in units_by_well.items():
+        if well in done_before and not overwrite:
+            report.wells[well] = {"status": "skipped", "reason": "finished by an earlier run"}
+        else:
+            report.wells[well] = {"status": "pending"}
+            todo.extend(units)
+
+    record = {
+        "format": "napari-openhcs.run",
+        "version": 1,
+        "run_id": plan.run_id,
+        "plate": str(plate_path.resolve()),
+        "plate_format": index.format,
+        "output": str(out.resolve()),
+        "pipeline": pipeline_to_dict(pipe),
+        "versions": _versions(),
+        "executor": report.executor,
+        "ngff": spec.ngff,
+        "compressor": spec.compressor,
+        "wells": report.wells,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    records.write_run_record(out, record)
+
+    results_by_well: dict[str, list[UnitResult]] = {}
+    total = len(todo)
+    done_count = 0
+    stop_error: list[str] = []
+
+    def emit(event: dict) -> None:
+        if progress is not None:
+            event = dict(event)
+            event.setdefault("done", done_count)
+            event.setdefault("total", total)
+            progress(event)
+
+    def on_result(result: UnitResult) -> None:
+        nonlocal done_count
+        done_count += 1
+        emit({"kind": "unit_done" if result.ok else "unit_failed", "well": result.well,
+              "site": result.site, "error": None if result.ok else result.error.message})
+        well_results = results_by_well.setdefault(result.well, [])
+        well_results.append(result)
+        if not result.ok and _is_disk_full(result):
+            stop_error.append(f"disk full while writing well {result.well}: "
+                              f"{result.error.message}")
+            runner.cancel()
+        if len(well_results) == len(units_by_well[result.well]):
+            _finish_well(result.well, well_results, writers, out, report)
+            records.write_run_record(out, record)
+
+    try:
+        for job in plan.plate_jobs:
+            t0 = time.perf_counter()
+            emit({"kind": "plate_step_started", "step": job.step_name})
+            runner.call("napari_openhcs.execution.unit:run_plate_step", job)
+            emit({"kind": "plate_step_done", "step": job.step_name,
+                  "seconds": time.perf_counter() - t0})
+        emit({"kind": "run_started"})
+        runner.run_units(todo, on_event=emit, on_result=on_result,
+                         per_gpu_limit=getattr(plan, "per_gpu_limit", None))
+    except (Cancelled, KeyboardInterrupt) as exc:
+        if stop_error:
+            _close_record(record, report, out, started, pmap)
+            raise RunError(stop_error[0]) from None
+        report.cancelled = True
+        _close_record(record, report, out, started, pmap)
+        if isinstance(exc, KeyboardInterrupt) and progress is None:
+            raise
+        return report
+    except OSError as exc:
+        _close_record(record, report, out, started, pmap)
+        raise RunError(f"run stopped while writing outputs in {out}: {exc}") from exc
+    if stop_error:
+        _close_record(record, report, out, started, pmap)
+        raise RunError(stop_error[0])
+    _close_record(record, report, out, started, pmap)
+    return report
+
+
+def _finish_well(well, results, writers, out, report) -> None:
+    info = report.wells[well]
+    failed = [r for r in results if not r.ok]
+    info["seconds"] = round(sum(sum(r.timings.values()) for r in results), 3)
+    gpus = sorted({r.gpu for r in results if r.gpu is not None})
+    if gpus:
+        info["gpus"] = gpus
+    if failed:
+        err = failed[0].error
+        info.update(status="failed", step=err.step, function=err.function,
+                    error=err.message, traceback=err.traceback,
+                    site=err.site)
+        return
+    rows = []
+    aggregates: dict[str, Any] = {}
+    for r in sorted(results, key=lambda r: (r.site is None, r.site or 0)):
+        rows.extend(records.table_rows(r.measurements))
+        for key, value in r.aggregates.items():
+            if isinstance(value, (int, float)) and key.endswith(("count", "_count")):
+                aggregates[key] = aggregates.get(key, 0) + value
+            else:
+                aggregates.setdefault(key, value)
+    try:
+        if rows:
+            records.write_well_measurements(out, well, rows)
+        fields = sorted({r.site for r in results if r.site is not None}) or None
+        for writer in writers:
+            writer.finish_well(well, fields)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise RunError(f"disk full while finishing well {well} in {out}") from exc
+        raise
+    info.update(status="done", aggregates=aggregates)
+
+
+def _close_record(record, report, out, started, pmap) -> None:
+    report.seconds = time.perf_counter() - started
+    for info in report.wells.values():
+        if info["status"] == "pending":
+            info["status"] = "cancelled" if report.cancelled else "not run"
+    record.update(
+        wells=report.wells,
+        seconds=round(report.seconds, 3),
+        cancelled=report.cancelled,
+        finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
+    try:
+        report.measurements = records.merge_measurements(out, report.finished)
+        records.write_well_table(out, report.wells, pmap)
+        records.write_run_record(out, record)
+    except OSError as exc:
+        log.error("could not write the run record in %s: %s", out, exc)
