@@ -28,8 +28,8 @@ class PlateIndex:
     """What a handler found in a plate.
 
     ``images`` maps each key to a locator the handler's ``read`` understands (a file path
-    for folder formats; ``"<field path>|t|c|z"`` style strings for OME-Zarr). ``missing``
-    lists keys the metadata promised but no file provides (autofocus failures), never filled.
+    for folder formats; ``"<field path>#t,c,z"`` with 0-based array indices for OME-Zarr).
+    ``missing`` lists keys the metadata promised but no file provides (autofocus failures), never filled.
     ``shape``/``dtype`` are of one plane, read from one file on demand (``None`` until then).
     """
 
@@ -55,6 +55,4 @@ class PlateIndex:
 
     def keys_for(self, well: str, site: int | None = None) -> list[ImageKey]:
         """All keys of one well (and one site when given), sorted."""
-        return sorted(
-            k for k in self.images if k.well == well and (site is None or k.site == site)
-        )
+        return sorted(k for k in self.images if k.well == well and (site is None or k.site == site))

@@ -1,0 +1,111 @@
+"""Well names and plate grids: ``A01`` is row 1, column 1; ``AF48`` is row 32, column 48.
+
+Rows are one or two upper-case letters (``A``..``Z``, then ``AA``..``AF`` on 1536-well plates),
+columns two digits. Anything else (``a01``, ``AAA01``, ``A1``) is not a well name.
+"""
+
+from __future__ import annotations
+
+import re
+
+from napari_openhcs.errors import InputError
+
+#: Plate size -> (rows, columns) of the standard SBS formats.
+PLATE_GRIDS: dict[int, tuple[int, int]] = {
+    6: (2, 3),
+    12: (3, 4),
+    24: (4, 6),
+    48: (6, 8),
+    96: (8, 12),
+    384: (16, 24),
+    1536: (32, 48),
+}
+
+WELL_RE = re.compile(r"^(?P<row>[A-Z]{1,2})(?P<col>\d{2})$")
+
+
+def row_letters(row: int) -> str:
+    """Letters of a 1-based row number: 1 -> ``A``, 26 -> ``Z``, 27 -> ``AA``.
+
+    Examples
+    --------
+    >>> row_letters(32)
+    'AF'
+    """
+    if not 1 <= row <= 702:
+        raise ValueError(f"row {row} is outside 1..702")
+    letters = ""
+    while row:
+        row, rem = divmod(row - 1, 26)
+        letters = chr(ord("A") + rem) + letters
+    return letters
+
+
+def row_number(letters: str) -> int:
+    """1-based row number of row letters: ``A`` -> 1, ``AF`` -> 32."""
+    number = 0
+    for ch in letters:
+        number = number * 26 + (ord(ch) - ord("A") + 1)
+    return number
+
+
+def well_name(row: int, column: int) -> str:
+    """The well name of a 1-based row and column.
+
+    Examples
+    --------
+    >>> well_name(3, 12)
+    'C12'
+    """
+    return f"{row_letters(row)}{column:02d}"
+
+
+def parse_well(name: str) -> tuple[int, int] | None:
+    """``(row, column)`` (1-based) of a well name, or ``None`` if it is not one.
+
+    Examples
+    --------
+    >>> parse_well("AF48")
+    (32, 48)
+    >>> parse_well("a01") is None
+    True
+    """
+    m = WELL_RE.match(name)
+    if m is None:
+        return None
+    column = int(m["col"])
+    if column == 0:
+        return None
+    return row_number(m["row"]), column
+
+
+def well_sort_key(name: str) -> tuple[int, int]:
+    """Sort wells row-major (``B01`` before ``AA01``), whatever the length of the row name."""
+    parsed = parse_well(name)
+    return parsed if parsed is not None else (10**6, 10**6)
+
+
+def grid_for(wells: list[str]) -> tuple[int, int]:
+    """The smallest standard plate grid ``(rows, columns)`` that holds every well given."""
+    positions = [p for p in (parse_well(w) for w in wells) if p is not None]
+    max_row = max((r for r, _ in positions), default=1)
+    max_col = max((c for _, c in positions), default=1)
+    for rows, cols in sorted(PLATE_GRIDS.values()):
+        if max_row <= rows and max_col <= cols:
+            return rows, cols
+    return max_row, max_col
+
+
+def plate_wells(plate: int) -> list[str]:
+    """Every well of a standard plate, row-major.
+
+    Raises
+    ------
+    InputError
+        If ``plate`` is not one of the standard sizes.
+    """
+    if plate not in PLATE_GRIDS:
+        sizes = ", ".join(str(s) for s in PLATE_GRIDS)
+        raise InputError(f"plate size {plate} is not a standard plate ({sizes})")
+    rows, cols = PLATE_GRIDS[plate]
+    return [well_name(r, c) for r in range(1, rows + 1) for c in range(1, cols + 1)]
