@@ -1,0 +1,291 @@
+"""Memory-type decorators: ``@numpy``, ``@cupy``, ``@torch``, ``@pyclesperanto``, ``@memory_types``.
+
+A decorated function receives its first argument in its input memory type and returns its
+first result in its output memory type. Everything device-related (which GPU, streams, the
+out-of-memory exception classes) is looked up when the function is called; the decorator
+itself stores nothing but three plain values, so a decorated module-level function pickles by
+reference and runs in a fresh worker process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from napari_openhcs.errors import FunctionUnavailableError, GPUOutOfMemoryError
+from napari_openhcs.memory.convert import _dlpack_device, convert, to_torch
+from napari_openhcs.memory.devices import current_gpu, free_gpu_memory
+from napari_openhcs.memory.types import MEMORY_TYPES, _status, detect_memory_type
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_GPU_TYPES = ("cupy", "torch")
+
+
+def _oom_exception_types() -> tuple[type[BaseException], ...]:
+    """CuPy's and torch's out-of-memory classes, for the libraries already imported."""
+    found: list[type[BaseException]] = []
+    cupy = sys.modules.get("cupy")
+    if cupy is not None:
+        cls = getattr(
+            getattr(getattr(cupy, "cuda", None), "memory", None), "OutOfMemoryError", None
+        )
+        if isinstance(cls, type):
+            found.append(cls)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        cls = getattr(torch, "OutOfMemoryError", None)
+        if isinstance(cls, type):
+            found.append(cls)
+    return tuple(found)
+
+
+def _resolve_gpu(image: Any, kinds: tuple[str, str]) -> int | None:
+    """The GPU this call runs on: use_gpu's choice, else the input's GPU, else GPU 0 for torch."""
+    if not any(kind in _GPU_TYPES for kind in kinds):
+        return None
+    chosen = current_gpu()
+    if chosen is not None:
+        return chosen
+    device = _dlpack_device(image) if detect_memory_type(image) != "pyclesperanto" else None
+    if device is not None and device[0] == 2:
+        return device[1]
+    if "torch" in kinds:
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.cuda.is_available():
+            return 0
+    return None
+
+
+@contextlib.contextmanager
+def _on_gpu(gpu: int | None, kinds: tuple[str, str]) -> Iterator[None]:
+    """Make ``gpu`` the current device of CuPy and torch for the duration of the call."""
+    with contextlib.ExitStack() as stack:
+        if gpu is not None:
+            if "cupy" in kinds:
+                import cupy
+
+                stack.enter_context(cupy.cuda.Device(gpu))
+            if "torch" in kinds:
+                import torch
+
+                if torch.cuda.is_available():
+                    stack.enter_context(torch.cuda.device(gpu))
+        yield
+
+
+def _stack(planes: list[Any], kind: str) -> Any:
+    """Stack 2-D planes (or concatenate 3-D blocks) along a new first axis."""
+    concat = planes[0].ndim == 3
+    if kind == "numpy":
+        import numpy as np
+
+        return np.concatenate(planes) if concat else np.stack(planes)
+    if kind == "cupy":
+        import cupy
+
+        return cupy.concatenate(planes) if concat else cupy.stack(planes)
+    if kind == "torch":
+        import torch
+
+        return torch.cat(planes) if concat else torch.stack(planes)
+    import pyclesperanto as cle
+
+    blocks = [p if concat else p.reshape((1, *p.shape)) for p in planes]
+    depth = sum(b.shape[0] for b in blocks)
+    out = cle.create((depth, *blocks[0].shape[1:]), dtype=blocks[0].dtype)
+    start = 0
+    for block in blocks:
+        for i in range(block.shape[0]):
+            out[start + i] = block[i]
+        start += block.shape[0]
+    return out
+
+
+def _check_available(kind: str, name: str) -> None:
+    ok, reason = _status(kind)
+    if not ok:
+        raise FunctionUnavailableError(f"{name} needs {kind}, which cannot be used here: {reason}")
+
+
+class _Spec:
+    """What one decorated function declared (plain values only)."""
+
+    __slots__ = ("input", "output", "slice_by_slice", "oom_recovery", "name")
+
+    def __init__(
+        self, input: str, output: str, slice_by_slice: bool, oom_recovery: bool, name: str
+    ):
+        self.input = input
+        self.output = output
+        self.slice_by_slice = slice_by_slice
+        self.oom_recovery = oom_recovery
+        self.name = name
+
+
+def _run_once(
+    func: Callable[..., Any], spec: _Spec, x: Any, args: tuple, kwargs: dict, gpu: int | None
+) -> Any:
+    if not spec.slice_by_slice or x.ndim != 3:
+        result = func(x, *args, **kwargs)
+        if isinstance(result, tuple):
+            return (_to_output(result[0], spec, gpu), *result[1:])
+        return _to_output(result, spec, gpu)
+    mains: list[Any] = []
+    extras: list[list[Any]] | None = None
+    for i in range(x.shape[0]):
+        result = func(x[i], *args, **kwargs)
+        if isinstance(result, tuple):
+            if extras is None:
+                extras = [[] for _ in result[1:]]
+            for collected, value in zip(extras, result[1:], strict=True):
+                collected.append(value)
+            result = result[0]
+        mains.append(_to_output(result, spec, gpu))
+    main = _stack(mains, spec.output)
+    return main if extras is None else (main, *extras)
+
+
+def _to_output(result: Any, spec: _Spec, gpu: int | None) -> Any:
+    try:
+        detect_memory_type(result)
+    except TypeError:
+        raise TypeError(
+            f"{spec.name} must return an image array (or a tuple starting with one), got "
+            f"{type(result).__qualname__}"
+        ) from None
+    return convert(result, spec.output, gpu=gpu)
+
+
+def _call(func: Callable[..., Any], spec: _Spec, image: Any, args: tuple, kwargs: dict) -> Any:
+    kinds = (spec.input, spec.output)
+    for kind in dict.fromkeys(kinds):
+        _check_available(kind, spec.name)
+    gpu = _resolve_gpu(image, kinds)
+    attempts = 2 if spec.oom_recovery else 1
+    detail = ""
+    for attempt in range(attempts):
+        try:
+            with _on_gpu(gpu, kinds):
+                if spec.input == "torch":
+                    x = to_torch(image, gpu=gpu)
+                else:
+                    x = convert(image, spec.input, gpu=gpu)
+                return _run_once(func, spec, x, args, kwargs, gpu)
+        except Exception as exc:
+            oom_types = _oom_exception_types()
+            if not spec.oom_recovery or not oom_types or not isinstance(exc, oom_types):
+                raise
+            detail = f"{type(exc).__name__}: {exc}"
+            exc.__traceback__ = None  # drop the frames that still hold device arrays
+        # Outside the except block, so the failed attempt's arrays can be released.
+        x = None
+        free_gpu_memory()
+        if attempt + 1 == attempts:
+            break
+    where = f"GPU {gpu}" if gpu is not None else "the GPU"
+    raise GPUOutOfMemoryError(
+        f"{spec.name} ran out of memory on {where}, even after freeing cached GPU memory and "
+        f"retrying once ({detail}). Process smaller images or fewer at a time (fewer workers "
+        f"per GPU), or run this step on a GPU with more memory."
+    )
+
+
+def memory_types(
+    input: str,
+    output: str | None = None,
+    *,
+    slice_by_slice: bool = False,
+    oom_recovery: bool = True,
+) -> Callable[[F], F]:
+    """Declare the memory types a function takes and returns.
+
+    Parameters
+    ----------
+    input : str
+        Memory type of the first argument (``"numpy"``, ``"cupy"``, ``"torch"``,
+        ``"pyclesperanto"``); the argument is converted to it on each call (``"torch"`` also
+        casts uint16/uint32 to int32/int64, see :func:`~napari_openhcs.memory.torch_safe_dtype`).
+    output : str, optional
+        Memory type of the first result (default: ``input``).
+    slice_by_slice : bool
+        Call the function once per 2-D plane of an ``(n, y, x)`` stack and stack the results
+        (3-D results are concatenated). For tuple results the first items are stacked and
+        each further item becomes a list with one entry per plane.
+    oom_recovery : bool
+        On a CuPy or torch out-of-memory error, free the GPU caches and retry once; if it
+        fails again raise :class:`~napari_openhcs.errors.GPUOutOfMemoryError`.
+
+    Returns
+    -------
+    callable
+        A decorator. The decorated function carries ``__openhcs__``, a dict with
+        ``input_memory_type``, ``output_memory_type`` and ``slice_by_slice``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> @memory_types(input="numpy", slice_by_slice=True)
+    ... def plane_max(plane):
+    ...     return np.full_like(plane, plane.max())
+    >>> plane_max(np.arange(8).reshape(2, 2, 2))[:, 0, 0].tolist()
+    [3, 7]
+    """
+    for kind in (input, output):
+        if kind is not None and kind not in MEMORY_TYPES:
+            raise ValueError(
+                f"unknown memory type {kind!r}; expected one of {', '.join(MEMORY_TYPES)}"
+            )
+    output = output or input
+
+    def decorate(func: F) -> F:
+        spec = _Spec(input, output, bool(slice_by_slice), bool(oom_recovery), func.__qualname__)
+
+        @functools.wraps(func)
+        def wrapper(image: Any, *args: Any, **kwargs: Any) -> Any:
+            return _call(func, spec, image, args, kwargs)
+
+        meta = dict(getattr(func, "__openhcs__", None) or {})
+        meta.update(
+            input_memory_type=input,
+            output_memory_type=output,
+            slice_by_slice=bool(slice_by_slice),
+        )
+        wrapper.__openhcs__ = meta  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _single_type(kind: str) -> Callable[..., Any]:
+    def decorator(
+        func: Callable[..., Any] | None = None,
+        /,
+        *,
+        output: str | None = None,
+        slice_by_slice: bool = False,
+        oom_recovery: bool = True,
+    ) -> Any:
+        make = memory_types(
+            kind, output or kind, slice_by_slice=slice_by_slice, oom_recovery=oom_recovery
+        )
+        return make if func is None else make(func)
+
+    decorator.__name__ = decorator.__qualname__ = kind
+    decorator.__doc__ = (
+        f"Declare a function that takes and returns {kind} arrays.\n\n"
+        f"Use bare (``@{kind}``) or with options (``@{kind}(slice_by_slice=True)``); the "
+        f"options are those of :func:`memory_types`.\n\n"
+        f"Examples\n--------\n>>> @{kind}\n... def identity(stack):\n...     return stack\n"
+        f">>> identity.__openhcs__['input_memory_type']\n'{kind}'\n"
+    )
+    return decorator
+
+
+numpy = _single_type("numpy")
+cupy = _single_type("cupy")
+torch = _single_type("torch")
+pyclesperanto = _single_type("pyclesperanto")
