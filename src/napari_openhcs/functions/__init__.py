@@ -1,1 +1,28 @@
-"""functions."""
+"""The package's own processing functions, written like scikit-image functions.
+
+Each takes an ``(n, y, x)`` stack first and returns a stack with the same ``y, x`` first;
+each carries a memory-type decorator and ``declare(...)`` metadata, so the registry lists
+it as ``napari_openhcs.functions.<name>``. These are the NumPy versions; Torch and CuPy
+versions live in :mod:`napari_openhcs.functions.torch` and
+:mod:`napari_openhcs.functions.cupy`, imported only when asked for.
+
+Importing this module imports NumPy and the package's light decorator modules only:
+scikit-image and SciPy are imported inside the functions that use them.
+"""
+
+from napari_openhcs.functions.background import tophat_background
+from napari_openhcs.functions.composite import composite
+from napari_openhcs.functions.counting import count_objects
+from napari_openhcs.functions.exposure import percentile_normalize
+from napari_openhcs.functions.projection import max_projection, mean_projection
+from napari_openhcs.functions.threshold import threshold
+
+__all__ = [
+    "composite",
+    "count_objects",
+    "max_projection",
+    "mean_projection",
+    "percentile_normalize",
+    "threshold",
+    "tophat_background",
+]
