@@ -11,8 +11,14 @@ from pathlib import Path
 from napari_openhcs.errors import InputError
 
 #: The demo plate: small enough for a 2-core laptop, big enough to show the pipeline at work.
-DEMO_PLATE = {"wells": ["A01", "A02", "A03", "B01", "B02", "B03"], "sites": 2, "channels": 2,
-              "z": 3, "size": 256, "seed": 0}
+DEMO_PLATE = {
+    "wells": ["A01", "A02", "A03", "B01", "B02", "B03"],
+    "sites": 2,
+    "channels": 2,
+    "z": 3,
+    "size": 256,
+    "seed": 0,
+}
 
 
 def _split_wells(text: str | None) -> list[str] | None:
@@ -68,8 +74,9 @@ def run_command(args) -> int:
     else:
         _print_failures(report)
         done = len(report.finished)
-        print(f"{done}/{len(report.wells)} wells finished in {report.seconds:.1f} s "
-              f"-> {report.out}")
+        print(
+            f"{done}/{len(report.wells)} wells finished in {report.seconds:.1f} s -> {report.out}"
+        )
         if report.cancelled:
             print("cancelled: finished wells are kept; re-run to resume", file=sys.stderr)
     return report.exit_code
@@ -86,8 +93,14 @@ def demo_command(args) -> int:
     plate = write_plate(out / "plate", "imagexpress", **DEMO_PLATE)
     t_synth = time.perf_counter() - t0
     truth = json.loads((Path(plate) / "ground_truth.json").read_text())
-    report = run_plate(plate, "nuclei_count", out / "results", executor=args.executor,
-                       workers=args.workers, progress=ProgressBar())
+    report = run_plate(
+        plate,
+        "nuclei_count",
+        out / "results",
+        executor=args.executor,
+        workers=args.workers,
+        progress=ProgressBar(),
+    )
     _print_failures(report)
     print(f"\nsynthetic plate: {plate} ({t_synth:.1f} s to write)")
     print(f"{'well':<6}{'counted':>9}{'truth':>8}{'error':>9}")
@@ -104,10 +117,14 @@ def demo_command(args) -> int:
         err = (counted - expected) / expected * 100 if expected else 0.0
         print(f"{well:<6}{counted:>9}{expected:>8}{err:>8.1f}%")
     if total_truth:
-        print(f"{'all':<6}{total_counted:>9}{total_truth:>8}"
-              f"{(total_counted - total_truth) / total_truth * 100:>8.1f}%")
-    print(f"run: {report.seconds:.1f} s with {report.executor.get('workers')} "
-          f"{report.executor.get('executor')} worker(s); total {time.perf_counter() - t0:.1f} s")
+        print(
+            f"{'all':<6}{total_counted:>9}{total_truth:>8}"
+            f"{(total_counted - total_truth) / total_truth * 100:>8.1f}%"
+        )
+    print(
+        f"run: {report.seconds:.1f} s with {report.executor.get('workers')} "
+        f"{report.executor.get('executor')} worker(s); total {time.perf_counter() - t0:.1f} s"
+    )
     print(f"output: {report.out}")
     if args.gui and report.exit_code == 0:
         from napari_openhcs.gui._launch import open_results

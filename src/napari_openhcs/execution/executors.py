@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from napari_openhcs.errors import InputError
-from napari_openhcs.pipeline.units import UnitError, UnitResult, WorkUnit
+from napari_openhcs.pipeline.units import UnitError, UnitResult
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,10 @@ class DaskExecutor:
         for unit in units:
             resources = {"GPU": 1} if (use_gpu and unit.gpu is not None) else None
             future = self.client.submit(
-                run_unit, unit, pure=False, resources=resources,
+                run_unit,
+                unit,
+                pure=False,
+                resources=resources,
                 key=f"openhcs-{unit.run_id}-{unit.well}-{unit.site}",
             )
             by_key[future.key] = unit
@@ -178,15 +181,24 @@ class DaskExecutor:
                     well=unit.well,
                     site=unit.site,
                     ok=False,
-                    error=UnitError(unit.well, unit.site, None, None, repr(exc),
-                                    "".join(traceback.format_exception(exc))),
+                    error=UnitError(
+                        unit.well,
+                        unit.site,
+                        None,
+                        None,
+                        repr(exc),
+                        "".join(traceback.format_exception(exc)),
+                    ),
                 )
             if on_event is not None:
-                on_event({
-                    "kind": "unit_done" if result.ok else "unit_failed",
-                    "well": unit.well, "site": unit.site,
-                    "error": None if result.ok else result.error.message,
-                })
+                on_event(
+                    {
+                        "kind": "unit_done" if result.ok else "unit_failed",
+                        "well": unit.well,
+                        "site": unit.site,
+                        "error": None if result.ok else result.error.message,
+                    }
+                )
             results.append(result)
             if on_result is not None:
                 on_result(result)
@@ -210,8 +222,11 @@ class DaskExecutor:
 
     def describe(self) -> dict:
         workers = self.client.scheduler_info().get("workers", {})
-        return {"executor": self.name, "workers": len(workers),
-                "scheduler": self.client.scheduler.address}
+        return {
+            "executor": self.name,
+            "workers": len(workers),
+            "scheduler": self.client.scheduler.address,
+        }
 
 
 def _call_target(target: str, args: tuple) -> Any:

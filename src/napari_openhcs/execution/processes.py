@@ -23,12 +23,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from napari_openhcs.errors import RunError
 from napari_openhcs.execution.protocol import read_frame, write_frame
 from napari_openhcs.pipeline.units import UnitError, UnitResult, WorkUnit
 
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 3.0
+MAX_BOOT_FAILURES = 3
 
 
 class Cancelled(Exception):
@@ -46,6 +48,7 @@ class _Worker:
     job: Any = None
     started: float = field(default_factory=time.perf_counter)
     ready: bool = False
+    stderr_tail: deque = field(default_factory=lambda: deque(maxlen=30))
 
 
 @dataclass
@@ -78,6 +81,9 @@ class ProcessPool:
         CPU threads each worker's libraries may use (BLAS, OpenMP, pocl).
     """
 
+    #: How a worker is started (a module, so a user's ``__main__`` never re-runs in it).
+    worker_command = (sys.executable, "-m", "napari_openhcs.execution.worker")
+
     def __init__(self, workers: int, threads_per_worker: int | None = None):
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
@@ -91,6 +97,7 @@ class ProcessPool:
         self._closed = False
         self._preload: list[str] = []
         self.start_times: list[float] = []
+        self._boot_failures = 0
 
     # -- worker lifecycle -------------------------------------------------------------
     def start(self) -> None:
@@ -105,9 +112,10 @@ class ProcessPool:
         env["OPENHCS_WORKER_THREADS"] = str(self.threads_per_worker)
         env.setdefault("PYTHONUNBUFFERED", "1")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "napari_openhcs.execution.worker"],
+            self.worker_command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=env,
             # Ctrl-C in a terminal goes to the whole foreground group; the supervisor
             # decides what happens to workers, so they live in their own group.
@@ -115,6 +123,7 @@ class ProcessPool:
         )
         worker = _Worker(proc=proc, stdin=proc.stdin)
         threading.Thread(target=self._read_loop, args=(worker,), daemon=True).start()
+        threading.Thread(target=self._relay_stderr, args=(worker,), daemon=True).start()
         if self._preload:
             self._send(worker, ("preload", self._preload))
         return worker
@@ -128,6 +137,16 @@ class ProcessPool:
             pass
         worker.proc.wait()
         self._inbox.put((worker, ("died", worker.proc.returncode)))
+
+    def _relay_stderr(self, worker: _Worker) -> None:
+        # Pass the worker's stderr through, keeping its tail to explain a failed start.
+        for raw in iter(worker.proc.stderr.readline, b""):
+            line = raw.decode("utf-8", "replace")
+            worker.stderr_tail.append(line)
+            try:
+                sys.stderr.write(line)
+            except (OSError, ValueError):
+                pass
 
     def _send(self, worker: _Worker, message: Any) -> bool:
         try:
@@ -204,8 +223,9 @@ class ProcessPool:
         def on_death(job, reason):
             out.append(WorkerCallError(f"worker process {reason} while running {target}"))
 
-        self._drive(deque([_Job(next(self._tokens), "call", (target, args))]), finish,
-                    None, on_death, None)
+        self._drive(
+            deque([_Job(next(self._tokens), "call", (target, args))]), finish, None, on_death, None
+        )
         value = out[0]
         if isinstance(value, WorkerCallError):
             raise value
@@ -230,12 +250,22 @@ class ProcessPool:
                 kind = message[0]
                 if kind == "ready":
                     worker.ready = True
+                    self._boot_failures = 0
                     self.start_times.append(time.perf_counter() - worker.started)
                 elif kind == "died":
                     job = worker.job
                     with self._lock:
                         if worker in self._workers:
                             self._workers.remove(worker)
+                    if not worker.ready:
+                        self._boot_failures += 1
+                        if self._boot_failures >= MAX_BOOT_FAILURES:
+                            time.sleep(0.2)  # let the stderr relay catch the last lines
+                            tail = "".join(worker.stderr_tail).strip()
+                            raise RunError(
+                                f"worker processes fail to start ({_signal_name(message[1])}):"
+                                f"\n{tail}"
+                            )
                     if job is not None:
                         worker.job = None
                         self._release(job, gpu_load)
@@ -271,8 +301,11 @@ class ProcessPool:
             job = self._next_job(jobs, gpu_load, per_gpu_limit)
             if job is None:
                 return
-            message = ("unit", job.token, job.payload) if job.kind == "unit" else (
-                "call", job.token, job.payload[0], job.payload[1])
+            message = (
+                ("unit", job.token, job.payload)
+                if job.kind == "unit"
+                else ("call", job.token, job.payload[0], job.payload[1])
+            )
             worker.job = job
             if job.gpu is not None:
                 gpu_load[job.gpu] = gpu_load.get(job.gpu, 0) + 1

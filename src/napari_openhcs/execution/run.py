@@ -66,8 +66,18 @@ def _versions() -> dict[str, str]:
     from importlib import metadata
 
     out = {}
-    for dist in ("napari-openhcs", "numpy", "scikit-image", "zarr", "pyclesperanto", "torch",
-                 "cupy-cuda12x", "cupy-cuda13x", "dask", "distributed"):
+    for dist in (
+        "napari-openhcs",
+        "numpy",
+        "scikit-image",
+        "zarr",
+        "pyclesperanto",
+        "torch",
+        "cupy-cuda12x",
+        "cupy-cuda13x",
+        "dask",
+        "distributed",
+    ):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -156,13 +166,18 @@ def run_plate(
         else executor
     )
     try:
-        pipe = load_pipeline(pipeline, allow_python=allow_python) if not hasattr(
-            pipeline, "steps") else pipeline
+        pipe = (
+            load_pipeline(pipeline, allow_python=allow_python)
+            if not hasattr(pipeline, "steps")
+            else pipeline
+        )
         index = open_plate(plate_path)
         pmap = records.read_plate_map(plate_map) if plate_map else None
         if out.resolve() == plate_path.resolve() or plate_path.resolve() in out.resolve().parents:
-            raise InputError(f"output folder {out} is inside the input plate {plate_path}: "
-                             "the input plate is read-only")
+            raise InputError(
+                f"output folder {out} is inside the input plate {plate_path}: "
+                "the input plate is read-only"
+            )
         spec = OutputSpec(
             out_dir=str(out),
             plate_name=index.name,
@@ -179,20 +194,24 @@ def run_plate(
         runner.preload(plan.modules)
 
         out.mkdir(parents=True, exist_ok=True)
-        return _execute(plan, pipe, index, spec, out, plate_path, runner, overwrite, pmap,
-                        progress, started)
+        return _execute(
+            plan, pipe, index, spec, out, plate_path, runner, overwrite, pmap, progress, started
+        )
     finally:
         if own_executor:
             runner.close()
 
 
-def _execute(plan, pipe, index, spec, out, plate_path, runner, overwrite, pmap, progress,
-             started) -> RunReport:
+def _execute(
+    plan, pipe, index, spec, out, plate_path, runner, overwrite, pmap, progress, started
+) -> RunReport:
     from napari_openhcs.execution.processes import Cancelled
     from napari_openhcs.pipeline.jsonio import pipeline_to_dict
 
     writers = plan.open_writers()  # the output plates, created if new
-    done_before = set.intersection(*(set(w.finished_wells()) for w in writers)) if writers else set()
+    done_before = (
+        set.intersection(*(set(w.finished_wells()) for w in writers)) if writers else set()
+    )
     report = RunReport(out=out, plate_path=plate_path, executor=runner.describe())
     units_by_well: dict[str, list] = {}
     for unit in plan.units:
@@ -237,13 +256,18 @@ def _execute(plan, pipe, index, spec, out, plate_path, runner, overwrite, pmap, 
     def on_result(result: UnitResult) -> None:
         nonlocal done_count
         done_count += 1
-        emit({"kind": "unit_done" if result.ok else "unit_failed", "well": result.well,
-              "site": result.site, "error": None if result.ok else result.error.message})
+        emit(
+            {
+                "kind": "unit_done" if result.ok else "unit_failed",
+                "well": result.well,
+                "site": result.site,
+                "error": None if result.ok else result.error.message,
+            }
+        )
         well_results = results_by_well.setdefault(result.well, [])
         well_results.append(result)
         if not result.ok and _is_disk_full(result):
-            stop_error.append(f"disk full while writing well {result.well}: "
-                              f"{result.error.message}")
+            stop_error.append(f"disk full while writing well {result.well}: {result.error.message}")
             runner.cancel()
         if len(well_results) == len(units_by_well[result.well]):
             _finish_well(result.well, well_results, writers, out, report)
@@ -254,11 +278,20 @@ def _execute(plan, pipe, index, spec, out, plate_path, runner, overwrite, pmap, 
             t0 = time.perf_counter()
             emit({"kind": "plate_step_started", "step": job.step_name})
             runner.call("napari_openhcs.execution.unit:run_plate_step", job)
-            emit({"kind": "plate_step_done", "step": job.step_name,
-                  "seconds": time.perf_counter() - t0})
+            emit(
+                {
+                    "kind": "plate_step_done",
+                    "step": job.step_name,
+                    "seconds": time.perf_counter() - t0,
+                }
+            )
         emit({"kind": "run_started"})
-        runner.run_units(todo, on_event=emit, on_result=on_result,
-                         per_gpu_limit=getattr(plan, "per_gpu_limit", None))
+        runner.run_units(
+            todo,
+            on_event=emit,
+            on_result=on_result,
+            per_gpu_limit=getattr(plan, "per_gpu_limit", None),
+        )
     except (Cancelled, KeyboardInterrupt) as exc:
         if stop_error:
             _close_record(record, report, out, started, pmap)
@@ -287,9 +320,14 @@ def _finish_well(well, results, writers, out, report) -> None:
         info["gpus"] = gpus
     if failed:
         err = failed[0].error
-        info.update(status="failed", step=err.step, function=err.function,
-                    error=err.message, traceback=err.traceback,
-                    site=err.site)
+        info.update(
+            status="failed",
+            step=err.step,
+            function=err.function,
+            error=err.message,
+            traceback=err.traceback,
+            site=err.site,
+        )
         return
     rows = []
     aggregates: dict[str, Any] = {}
