@@ -38,7 +38,7 @@ def htd_text(rows=8, cols=12, wells=("A01",), sites=1, waves=("DAPI",), z=1, t=1
 def test_flat_folder_with_guid_channels_skips_thumbnails(tmp_path):
     guid = "46C9B2CD-0BB3-4B8A-9187-2805F4C90506"
     names = [f"MIP-2P-2sub_C05_s{s}_w{c}{guid}.tif" for s in (1, 2) for c in (1, 2)]
-    names += [f"MIP-2P-2sub_C05_s1_w1_thumb6EFE77C6-0BB3-4B8A-9187-2805F4C90506.tif"]
+    names += ["MIP-2P-2sub_C05_s1_w1_thumb6EFE77C6-0BB3-4B8A-9187-2805F4C90506.tif"]
     names += ["notes.txt", "overview.tif"]
     touch(tmp_path, *names)
     index = open_plate(tmp_path, plane_info=False)

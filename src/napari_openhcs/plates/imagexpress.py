@@ -141,8 +141,8 @@ def htd_layout(htd: dict) -> dict:
         layout["sites"] = list(range(1, (selected or xs * ys) + 1))
     n_waves = _as_int(htd, "nwavelengths")
     if htd.get("waves") is False:
-        layout["channels"] = [1]
-    elif n_waves:
+        n_waves = 1  # one wavelength: file names carry no _w part
+    if n_waves:
         layout["channels"] = list(range(1, n_waves + 1))
         names = {}
         for w in range(1, n_waves + 1):

@@ -72,7 +72,7 @@ def make_site(
     def fits(n: Nucleus, ignore: tuple[Nucleus, ...] = ()) -> bool:
         if not (margin <= n.y <= size - margin and margin <= n.x <= size - margin):
             return False
-        gap = 3 * scale
+        gap = 4.0 + 2.0 * scale  # isolated nuclei stay clearly apart, even at small sizes
         for m in nuclei:
             if m in ignore:
                 continue
