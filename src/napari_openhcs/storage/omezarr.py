@@ -224,7 +224,6 @@ class OmeZarrPlateWriter:
                 ngff=self.ngff,
                 compressor=self.compressor,
                 levels=self.levels,
-                name=f"{well}/{field}",
                 spatial_unit=unit,
                 channel_names=channel_names,
                 channel_colors=channel_colors,

@@ -95,7 +95,9 @@ def codecs_for(compressor: str, ngff: str):
 
 
 def plane_chunks(shape: Sequence[int]) -> tuple[int, ...]:
-    """One chunk per image plane: 1 along every axis but the last two."""
+    """One chunk per image plane: 1 along every axis but the last two (whole 0-D/1-D arrays)."""
+    if len(shape) < 2:
+        return tuple(max(1, int(s)) for s in shape)
     return tuple([1] * (len(shape) - 2) + [max(1, int(s)) for s in shape[-2:]])
 
 
