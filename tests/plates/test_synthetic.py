@@ -13,10 +13,10 @@ from napari_openhcs.errors import InputError
 from napari_openhcs.plates import open_plate, read_plane
 from napari_openhcs.plates.synthetic import write_plate
 
-FOLDER_FORMATS = ["imagexpress", "operaphenix"]
+FORMATS = ["imagexpress", "operaphenix", "omezarr"]
 
 
-@pytest.mark.parametrize("fmt", FOLDER_FORMATS)
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize(
     "layout",
     [
@@ -115,7 +115,7 @@ def test_timepoints_drift_by_a_few_pixels(tmp_path):
     assert not np.array_equal(planes[0], planes[2])
 
 
-@pytest.mark.parametrize("fmt", FOLDER_FORMATS)
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_same_seed_gives_byte_identical_plates_and_another_seed_does_not(tmp_path, fmt):
     kwargs = dict(fmt=fmt, wells=["A01", "B02"], sites=2, z=2, timepoints=2, size=64)
     one = write_plate(tmp_path / "one", seed=7, **kwargs)
@@ -157,3 +157,23 @@ def test_an_existing_non_empty_folder_is_not_overwritten(tmp_path):
     with pytest.raises(InputError, match="already exists and is not empty"):
         write_plate(tmp_path / "p", size=32)
     assert tree_checksum(tmp_path) == before
+
+
+def test_every_format_holds_the_same_pixels_for_one_seed(tmp_path):
+    kwargs = dict(wells=["B02"], sites=2, channels=2, z=2, timepoints=2, size=48, seed=5)
+    indexes = [open_plate(write_plate(tmp_path / f, fmt=f, **kwargs)) for f in FORMATS]
+    assert all(ix.images.keys() == indexes[0].images.keys() for ix in indexes)
+    for key in indexes[0].images:
+        planes = [read_plane(ix.format, ix.images[key]) for ix in indexes]
+        for plane in planes[1:]:
+            np.testing.assert_array_equal(plane, planes[0])
+
+
+@pytest.mark.parametrize("ngff", ["0.4", "0.5"])
+def test_omezarr_plate_records_ngff_version_pixel_size_and_colours(tmp_path, ngff):
+    plate = write_plate(tmp_path / "p.ome.zarr", fmt="omezarr", ngff=ngff, wells=["A01"], size=32)
+    index = open_plate(plate)
+    assert index.metadata["ngff_version"] == ngff
+    assert index.pixel_size == pytest.approx((0.65, 0.65)) and index.z_step == pytest.approx(2.0)
+    assert index.channel_names == {1: "DAPI", 2: "FITC"} and len(index.channel_colors) == 2
+    assert (plate / "ground_truth.json").is_file()

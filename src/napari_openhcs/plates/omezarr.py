@@ -21,6 +21,7 @@ from napari_openhcs.plates.index import ImageKey, PlateIndex
 from napari_openhcs.plates.wells import parse_well, well_name
 
 _ROW_NAME = re.compile(r"^[A-Z]{1,2}$")
+_OWN_KEY = "napari_openhcs"  # what storage.omezarr.OmeZarrPlateWriter writes on a plate
 
 
 def read_ome_attrs(path: Path) -> tuple[dict, str] | None:
@@ -35,7 +36,10 @@ def read_ome_attrs(path: Path) -> tuple[dict, str] | None:
             doc = json.loads(v3.read_text(encoding="utf-8"))
             if doc.get("node_type", "group") != "group":
                 return None
-            ome = doc.get("attributes", {}).get("ome", {})
+            attributes = doc.get("attributes", {})
+            ome = dict(attributes.get("ome", {}))
+            if _OWN_KEY in attributes:
+                ome[_OWN_KEY] = attributes[_OWN_KEY]
             return ome, str(ome.get("version", "0.5"))
         if v2.is_file():
             attrs = json.loads(v2.read_text(encoding="utf-8"))
@@ -100,13 +104,16 @@ class OmeZarrHandler(PlateHandler):
             found = read_ome_attrs(path)
         except PlateError:
             return (path / "zarr.json").is_file() or (path / ".zattrs").is_file()
-        return found is not None and "plate" in found[0]
+        # a plate this package is still writing has no "plate" key until its first well is done
+        return found is not None and ("plate" in found[0] or _OWN_KEY in found[0])
 
     def index(self, path: Path) -> PlateIndex:
         root = Path(path).absolute()
         found = read_ome_attrs(root)
-        if found is None or "plate" not in found[0]:
-            raise PlateError(f"{root}: not an OME-Zarr HCS plate (no plate metadata)")
+        if found is None:
+            raise PlateError(f"{root}: not an OME-Zarr HCS plate (no Zarr group metadata)")
+        if "plate" not in found[0]:
+            raise PlateError(f"{root}: this OME-Zarr plate holds no images yet (no finished well)")
         attrs, version = found
         plate = attrs["plate"]
         images: dict[ImageKey, str] = {}

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_openhcs.errors import InputError
 from napari_openhcs.plates.wells import parse_well
 
 _PIXEL_M = 0.65e-6
+_Z_STEP_M = 2.0e-6
 
 
 def _write_tiff(path: Path, plane: np.ndarray) -> None:
@@ -31,7 +33,7 @@ def _names():
 class _Layout:
     def __init__(self, root, grid, wells, sites, channels, z, timepoints, size, **options):
         if options:
-            raise TypeError(f"options {sorted(options)} only apply to the omezarr format")
+            raise InputError(f"options {sorted(options)} only apply to the omezarr format")
         self.root, self.grid, self.wells = Path(root), grid, wells
         self.sites, self.channels, self.z, self.timepoints, self.size = (
             sites,
@@ -139,7 +141,7 @@ class PhenixLayout(_Layout):
                             f"<ImageSizeY>{self.size}</ImageSizeY>"
                             f'<PositionX Unit="m">{fx:.6E}</PositionX>'
                             f'<PositionY Unit="m">{fy:.6E}</PositionY>'
-                            f'<PositionZ Unit="m">{z * 2e-6:.6E}</PositionZ></Image>'
+                            f'<PositionZ Unit="m">{z * _Z_STEP_M:.6E}</PositionZ></Image>'
                         )
 
     def finish(self) -> None:
@@ -198,5 +200,6 @@ class OmeZarrLayout(_Layout):
                 stack,
                 channel_names=self.channel_names,
                 pixel_size=(_PIXEL_M * 1e6, _PIXEL_M * 1e6),
+                z_step=_Z_STEP_M * 1e6 if self.z > 1 else None,
             )
         self.writer.finish_well(well, len(stacks))
