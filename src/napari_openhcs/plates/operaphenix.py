@@ -32,6 +32,7 @@ NAME_RE = re.compile(
     r"-ch(?P<channel>\d+)sk(?P<timepoint>\d+)fk(?P<fk>\d+)fl(?P<fl>\d+)\.tiff?$"
 )
 INDEX_NAMES = ("Index.idx.xml", "Index.xml")
+_PLAIN_NAME = re.compile(r"^(?!\.\.?$)[^/\\:]+$")
 _UNIT_TO_UM = {"m": 1e6, "mm": 1e3, "um": 1.0, "µm": 1.0, "nm": 1e-3}
 
 
@@ -71,11 +72,11 @@ def _looks_like_phenix(folder: Path) -> bool:
 
 
 def _tag(el: ET.Element) -> str:
-    return el.tag.rsplit("}", 1)[-1]
+    return el.tag.rpartition("}")[2]
 
 
 def _children(el: ET.Element) -> dict[str, ET.Element]:
-    return {_tag(c): c for c in el}
+    return {c.tag.rpartition("}")[2]: c for c in el}
 
 
 def _text(fields: dict[str, ET.Element], name: str) -> str | None:
@@ -104,6 +105,8 @@ def _micrometres(fields: dict[str, ET.Element], name: str) -> float | None:
 
 def _check_inside(url: str, index_path: Path, root: Path) -> str:
     """The file an image URL names, refusing URLs that leave the plate folder."""
+    if _PLAIN_NAME.match(url):  # the usual case, a bare file name: no path to check
+        return f"{index_path.parent}{os.sep}{url}"
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", url):
         raise PlateError(
             f"{index_path}: image {url!r} is a URL; only files inside the plate are read"
