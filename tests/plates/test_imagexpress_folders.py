@@ -136,3 +136,18 @@ def test_read_plane_and_plane_info_from_a_tiff(tmp_path):
 def test_sniff_ignores_unrelated_folders(tmp_path):
     touch(tmp_path, "holiday.jpg", "r01c01f01p01-ch1sk1fk1fl1.tiff")
     assert not ImageXpressHandler().sniff(tmp_path)
+
+
+def test_htd_file_path_opens_its_plate(tmp_path):
+    (tmp_path / "p.HTD").write_text(htd_text(wells=("A01",)))
+    touch(tmp_path, "p_A01.tif")
+    assert open_plate(tmp_path / "p.HTD", plane_info=False).root == str(tmp_path)
+
+
+def test_damaged_image_names_the_file_when_read(tmp_path):
+    (tmp_path / "A01_s1_w1.tif").write_bytes(b"not a tiff at all")
+    index = open_plate(tmp_path, plane_info=False)
+    with pytest.raises(PlateError, match=r"A01_s1_w1\.tif: cannot read as TIFF"):
+        read_plane("imagexpress", index.images[ImageKey("A01", 1, 1, 1, 1)])
+    with pytest.raises(PlateError, match=r"A01_s1_w1\.tif: cannot read as TIFF"):
+        open_plate(tmp_path)  # the header read for shape and dtype
