@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -157,3 +158,18 @@ def test_a_zarr_image_that_is_not_a_plate_is_not_taken_for_one(tmp_path):
     g.attrs["ome"] = {"version": "0.5", "multiscales": []}
     with pytest.raises(PlateError, match="not a plate layout"):
         open_plate(tmp_path / "img.zarr")
+
+
+def test_axes_with_unusual_names_are_placed_by_their_types(tmp_path):
+    truth = make_plate(tmp_path / "p.zarr", "0.5", "tczyx", ["A/1"], fields=1)
+    meta = tmp_path / "p.zarr" / "A" / "1" / "0" / "zarr.json"
+    doc = json.loads(meta.read_text())
+    renamed = ["time", "channel", "depth", "row", "col"]
+    for axis, name in zip(doc["attributes"]["ome"]["multiscales"][0]["axes"], renamed, strict=True):
+        axis["name"] = name
+    meta.write_text(json.dumps(doc))
+    index = open_plate(tmp_path / "p.zarr")
+    assert (len(index.timepoints), len(index.channels), len(index.z)) == (2, 3, 4)
+    assert index.pixel_size == pytest.approx((0.325, 0.325))
+    plane = read_plane("omezarr", index.images[ImageKey("A01", 1, 2, 3, 2)])
+    np.testing.assert_array_equal(plane, truth[("A/1", 0)][1, 1, 2])

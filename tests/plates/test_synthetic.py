@@ -39,6 +39,7 @@ def test_plate_indexes_back_to_exactly_the_components_written(tmp_path, fmt, lay
     assert index.missing == []
     assert index.shape == (64, 64) and index.dtype == "uint16"
     assert index.channel_names[1] == "DAPI"
+    assert index.pixel_size == pytest.approx((0.65, 0.65))
     if "AF48" in layout["wells"]:
         assert (index.rows, index.columns) == (32, 48)
 

@@ -7,6 +7,7 @@ between calls: a worker process reads planes with ``read(locator)`` without ever
 from __future__ import annotations
 
 import itertools
+import re
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -51,6 +52,13 @@ class PlateHandler(ABC):
         plane = self.read(locator)
         return (int(plane.shape[0]), int(plane.shape[1])), plane.dtype.name
 
+    def pixel_size(self, locator: str) -> tuple[float, float] | None:
+        """``(y, x)`` pixel size in micrometres recorded in one image file, if any.
+
+        Used when the plate's metadata has none; the default finds none.
+        """
+        return None
+
 
 def read_tiff_plane(path: str) -> np.ndarray:
     """Read a single-plane TIFF as a 2-D array (leading length-1 axes are dropped)."""
@@ -86,6 +94,30 @@ def tiff_plane_info(path: str) -> tuple[tuple[int, int], str]:
     if len(shape) != 2:
         raise PlateError(f"{path}: expected one 2-D plane, found shape {shape}")
     return (shape[0], shape[1]), dtype
+
+
+_MM_PROP = re.compile(
+    r'id="spatial-calibration-(?P<key>x|y|units)"[^>]*?value="(?P<value>[^"]*)"', re.IGNORECASE
+)
+
+
+def metamorph_pixel_size(path: str) -> tuple[float, float] | None:
+    """``(y, x)`` micrometres from MetaMorph / MetaXpress ``spatial-calibration`` tags, if any."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            description = tif.pages[0].description or ""
+    except Exception:  # no calibration is not an error; reading the pixels will report damage
+        return None
+    props = {m["key"].lower(): m["value"] for m in _MM_PROP.finditer(description)}
+    if props.get("units", "um").lower() not in ("um", "µm", "micron", "microns", "micrometer"):
+        return None
+    try:
+        x, y = float(props["x"]), float(props.get("y", props["x"]))
+    except (KeyError, ValueError):
+        return None
+    return (y, x) if x > 0 and y > 0 else None
 
 
 def assemble_index(

@@ -86,10 +86,16 @@ def read_plane(format: str, locator: str) -> np.ndarray:
 
 
 def fill_plane_info(index: PlateIndex) -> PlateIndex:
-    """Set ``index.shape`` and ``index.dtype`` from the first image (a header read), in place."""
+    """Fill ``shape``, ``dtype`` (and a missing ``pixel_size``) from the first image, in place.
+
+    Only that image's header is read.
+    """
+    handler = get_handler(index.format)
+    first = next(iter(index.images.values()))
     if index.shape is None or index.dtype is None:
-        first = next(iter(index.images.values()))
-        index.shape, index.dtype = get_handler(index.format).plane_info(first)
+        index.shape, index.dtype = handler.plane_info(first)
+    if index.pixel_size is None:
+        index.pixel_size = handler.pixel_size(first)
     return index
 
 

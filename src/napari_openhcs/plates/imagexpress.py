@@ -21,6 +21,7 @@ from napari_openhcs.errors import PlateError
 from napari_openhcs.plates.base import (
     PlateHandler,
     assemble_index,
+    metamorph_pixel_size,
     read_tiff_plane,
     tiff_plane_info,
 )
@@ -296,3 +297,7 @@ class ImageXpressHandler(PlateHandler):
 
     def plane_info(self, locator: str) -> tuple[tuple[int, int], str]:
         return tiff_plane_info(locator)
+
+    def pixel_size(self, locator: str) -> tuple[float, float] | None:
+        # MetaXpress keeps the calibration in each TIFF, not in the .HTD
+        return metamorph_pixel_size(locator)

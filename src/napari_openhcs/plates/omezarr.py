@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from pathlib import Path
 
@@ -65,10 +66,26 @@ def _array_info(path: Path) -> tuple[list[int], str] | None:
 
 
 def _axis_names(multiscale: dict, ndim: int) -> list[str]:
+    """Axis names as ``t``, ``c``, ``z``, ``y``, ``x``, from names or, failing that, types."""
     axes = multiscale.get("axes")
-    if axes:
-        return [a["name"] if isinstance(a, dict) else str(a) for a in axes]
-    return list("tczyx")[-ndim:]  # NGFF 0.3 and earlier: implicit tczyx
+    if not axes:
+        return list("tczyx")[-ndim:]  # NGFF 0.3 and earlier: implicit tczyx
+    axes = [a if isinstance(a, dict) else {"name": str(a)} for a in axes]
+    spatial = [i for i, a in enumerate(axes) if a.get("type") == "space"]
+    by_type = {"time": "t", "channel": "c"}
+    names = []
+    for i, a in enumerate(axes):
+        name = str(a.get("name", ""))
+        if name in ("t", "c", "z", "y", "x"):
+            names.append(name)
+        elif a.get("type") in by_type:
+            names.append(by_type[a["type"]])
+        elif i in spatial and len(spatial) - spatial.index(i) <= 3:
+            # the last spatial axes are y and x, the one before them z
+            names.append("zyx"[spatial.index(i) - len(spatial)])
+        else:
+            names.append(name)
+    return names
 
 
 def _well_name(plate: dict, well: dict) -> str | None:
@@ -215,9 +232,24 @@ def _scale(dataset: dict, multiscale: dict, axes: list[str]) -> dict[str, float]
     return out if found else {}
 
 
-@functools.lru_cache(maxsize=256)
 def _open_field(field_path: str):
-    """Level 0 array of one field and its axis names, opened once per process."""
+    """Level 0 array of one field and its axis names, opened once per process.
+
+    The cache key includes the metadata file's modification time, so a field rewritten in
+    place (a re-run into the same plate) is opened afresh.
+    """
+    stamp = None
+    for name in ("zarr.json", ".zattrs"):
+        try:
+            stamp = (name, os.stat(os.path.join(field_path, name)).st_mtime_ns)
+            break
+        except OSError:
+            continue
+    return _open_field_cached(field_path, stamp)
+
+
+@functools.lru_cache(maxsize=256)
+def _open_field_cached(field_path: str, stamp):
     import zarr
 
     attrs = read_ome_attrs(Path(field_path))

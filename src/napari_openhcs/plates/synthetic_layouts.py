@@ -18,10 +18,20 @@ _PIXEL_M = 0.65e-6
 _Z_STEP_M = 2.0e-6
 
 
-def _write_tiff(path: Path, plane: np.ndarray) -> None:
+def _write_tiff(path: Path, plane: np.ndarray, description: str | None = None) -> None:
     import tifffile
 
-    tifffile.imwrite(path, plane, photometric="minisblack", metadata=None)
+    tifffile.imwrite(path, plane, photometric="minisblack", metadata=None, description=description)
+
+
+# The calibration MetaXpress writes into each image's description (as MetaMorph tags).
+_METAXPRESS_DESCRIPTION = (
+    "<MetaData>\n"
+    f'<prop id="spatial-calibration-x" type="float" value="{_PIXEL_M * 1e6:g}"/>\n'
+    f'<prop id="spatial-calibration-y" type="float" value="{_PIXEL_M * 1e6:g}"/>\n'
+    '<prop id="spatial-calibration-units" type="string" value="um"/>\n'
+    "</MetaData>"
+)
 
 
 def _names():
@@ -65,7 +75,9 @@ class ImageXpressLayout(_Layout):
                             fname += f"_s{s}"
                         if self.channels > 1:
                             fname += f"_w{c + 1}"
-                        _write_tiff(folder / f"{fname}.tif", stack[t, c, z])
+                        _write_tiff(
+                            folder / f"{fname}.tif", stack[t, c, z], _METAXPRESS_DESCRIPTION
+                        )
 
     def finish(self) -> None:
         name, channel_name = _names()
