@@ -53,6 +53,10 @@ def _resolve_gpu(image: Any, kinds: tuple[str, str]) -> int | None:
     device = _dlpack_device(image) if detect_memory_type(image) != "pyclesperanto" else None
     if device is not None and device[0] == 2:
         return device[1]
+    if "cupy" in kinds:
+        import cupy
+
+        return int(cupy.cuda.runtime.getDevice())
     if "torch" in kinds:
         torch = sys.modules.get("torch")
         if torch is not None and torch.cuda.is_available():
