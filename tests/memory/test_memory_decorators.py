@@ -148,6 +148,19 @@ def test_slice_by_slice_on_a_2d_image_calls_once():
     np.testing.assert_array_equal(inc(STACK[0]), STACK[0] + 1)
 
 
+def test_image_may_be_passed_by_keyword():
+    torch = pytest.importorskip("torch")
+
+    @memory_types(input="torch", output="numpy")
+    def scale(stack, factor=2):
+        assert isinstance(stack, torch.Tensor)
+        return stack * factor
+
+    np.testing.assert_array_equal(scale(stack=STACK, factor=3), STACK.astype(np.int32) * 3)
+    with pytest.raises(TypeError, match="scale needs an image"):
+        scale(factor=3)
+
+
 def test_non_array_result_is_a_clear_type_error():
     @numpy_decorator
     def threshold_value(stack):
@@ -179,7 +192,7 @@ def test_decorated_function_holds_no_device_state():
         return stack
 
     cells = [c.cell_contents for c in f.__closure__]
-    assert {type(c).__name__ for c in cells} == {"function", "_Spec"}
+    assert {type(c).__name__ for c in cells} == {"function", "_Spec", "str"}
     spec = next(c for c in cells if type(c).__name__ == "_Spec")
     assert all(isinstance(getattr(spec, s), (str, bool)) for s in spec.__slots__)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -198,6 +199,17 @@ def _call(func: Callable[..., Any], spec: _Spec, image: Any, args: tuple, kwargs
     )
 
 
+def _first_parameter(func: Callable[..., Any]) -> str | None:
+    """Name of the function's first parameter, so the image may also be passed by keyword."""
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if params and params[0].kind in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD):
+        return params[0].name if params[0].kind != params[0].POSITIONAL_ONLY else None
+    return None
+
+
 def memory_types(
     input: str,
     output: str | None = None,
@@ -248,9 +260,16 @@ def memory_types(
     def decorate(func: F) -> F:
         spec = _Spec(input, output, bool(slice_by_slice), bool(oom_recovery), func.__qualname__)
 
+        first = _first_parameter(func)
+
         @functools.wraps(func)
-        def wrapper(image: Any, *args: Any, **kwargs: Any) -> Any:
-            return _call(func, spec, image, args, kwargs)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if args:
+                return _call(func, spec, args[0], args[1:], kwargs)
+            if first is not None and first in kwargs:
+                image = kwargs.pop(first)
+                return _call(func, spec, image, (), kwargs)
+            raise TypeError(f"{spec.name} needs an image as its first argument")
 
         meta = dict(getattr(func, "__openhcs__", None) or {})
         meta.update(
