@@ -205,8 +205,8 @@ def _first_parameter(func: Callable[..., Any]) -> str | None:
         params = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):
         return None
-    if params and params[0].kind in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD):
-        return params[0].name if params[0].kind != params[0].POSITIONAL_ONLY else None
+    if params and params[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
+        return params[0].name
     return None
 
 
