@@ -114,6 +114,10 @@ def main() -> None:
                 ("percentile_normalize", {}),
             ]:
                 func = getattr(tf, name)
+                if device == "cpu":
+                    # On a CUDA machine @torch moves CPU tensors to the GPU; the function
+                    # it wraps runs where its input is.
+                    func = func.__wrapped__
                 if device == "cuda":
                     record(
                         name,

@@ -80,3 +80,11 @@ def test_objects_smaller_than_min_area_are_removed():
     assert table["area"].tolist() == [100]
     _, table = count_objects(plane[None], sigma=0, min_area=5)
     assert sorted(table["area"].tolist()) == [9, 100]
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"sigma": -1.0}, {"min_distance": 0}, {"min_area": -5}, {"method": "nope"}]
+)
+def test_bad_parameters_are_refused_before_any_work(kwargs):
+    with pytest.raises(ValueError):
+        count_objects(np.zeros((1, 16, 16)), **kwargs)

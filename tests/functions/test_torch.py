@@ -1,4 +1,7 @@
-"""Torch versions agree with the NumPy versions (CPU here; CUDA in test_gpu.py).
+"""Torch versions agree with the NumPy versions.
+
+Where CUDA is available the ``@torch`` decorator runs these on the GPU; test_gpu.py checks
+that CUDA tensors stay on the GPU.
 
 Tolerances: max_projection and tophat_background are exact (min/max/subtract of the same
 values); mean_projection, percentile_normalize and composite compute in float32 where NumPy
@@ -68,7 +71,7 @@ def test_percentile_normalize_matches_numpy(dtype, per_plane, clip):
 
 def test_percentile_normalize_of_a_constant_image_is_zeros():
     got = torch_functions.percentile_normalize(torch.full((2, 5, 5), 3.0))
-    assert torch.equal(got, torch.zeros((2, 5, 5)))
+    assert torch.equal(got.cpu(), torch.zeros((2, 5, 5)))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -100,4 +103,4 @@ def test_torch_functions_check_their_parameters_like_numpy():
 
 def test_a_2d_tensor_counts_as_one_plane():
     plane = torch.arange(20, dtype=torch.float32).reshape(4, 5)
-    assert torch.equal(torch_functions.max_projection(plane), plane[None])
+    assert torch.equal(torch_functions.max_projection(plane).cpu(), plane[None])

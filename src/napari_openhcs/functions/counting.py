@@ -82,6 +82,11 @@ def count_objects(
     (3, dtype('int32'))
     """
     check_method(method)
+    if sigma < 0 or min_distance < 1 or min_area < 0:
+        raise ValueError(
+            "count_objects needs sigma >= 0, min_distance >= 1 and min_area >= 0; got "
+            f"sigma={sigma}, min_distance={min_distance}, min_area={min_area}"
+        )
     stack = as_stack(np.asarray(image), "image")
     labels = np.zeros(stack.shape, dtype=np.int32)
     columns: dict[str, list] = {name: [] for name in (*MEASUREMENT_COLUMNS, "plane")}
@@ -159,8 +164,8 @@ def _split_touching(regions: np.ndarray, min_distance: int) -> np.ndarray:
     unmarked = np.setdiff1d(np.unique(regions[regions > 0]), np.unique(regions[markers > 0]))
     if unmarked.size:
         centres = ndi.maximum_position(distance, regions, unmarked)
-        for offset, centre in enumerate(centres, start=len(peaks) + 1):
-            markers[centre] = offset
+        for marker, centre in enumerate(centres, start=len(peaks) + 1):
+            markers[centre] = marker
     return watershed(-distance, markers, mask=regions > 0)
 
 

@@ -82,6 +82,26 @@ def mean_projection(stack: cp.ndarray) -> cp.ndarray:
     return stack.mean(axis=0, keepdims=True, dtype=cp.float64).astype(cp.float32)
 
 
+def _percentiles(rows: cp.ndarray, low: float, high: float) -> tuple[cp.ndarray, cp.ndarray]:
+    """Percentiles ``low`` and ``high`` of each row, each as ``(rows, 1, 1)`` float64.
+
+    Linear interpolation between sorted values, like ``numpy.percentile``'s default; computed
+    here because ``cupy.percentile`` with ``axis=1`` returned wrong values for a single row
+    (CuPy 14.2).
+    """
+    ordered = cp.sort(rows, axis=1).astype(cp.float64)
+    last = ordered.shape[1] - 1
+    result = []
+    for p in (low, high):
+        position = p / 100.0 * last
+        below = int(position)
+        above = min(below + 1, last)
+        lower = ordered[:, below]
+        value = lower + (ordered[:, above] - lower) * (position - below)
+        result.append(value.reshape(-1, 1, 1))
+    return result[0], result[1]
+
+
 @declare(contract="stack", category="exposure", output_kind="image")
 @cupy_memory
 def percentile_normalize(
@@ -121,9 +141,8 @@ def percentile_normalize(
     stack = as_stack(stack, "stack")
     data = stack.astype(cp.float32 if stack.dtype.itemsize <= 2 else cp.float64, copy=False)
     rows = data.reshape(data.shape[0], -1) if per_plane else data.reshape(1, -1)
-    bounds = cp.percentile(rows.astype(cp.float64), cp.asarray([low, high]), axis=1)
-    lo = bounds[0].reshape(-1, 1, 1)
-    span = bounds[1].reshape(-1, 1, 1) - lo
+    lo, hi = _percentiles(rows, low, high)
+    span = hi - lo
     scale = cp.where(span > 0, 1.0 / cp.where(span > 0, span, 1.0), 0.0)
     out = (data - lo.astype(data.dtype)) * scale.astype(data.dtype)
     if clip:

@@ -65,7 +65,7 @@ def max_projection(stack: torch.Tensor) -> torch.Tensor:
     --------
     >>> import numpy as np, torch
     >>> stack = torch.from_numpy(np.array([[[1, 5]], [[4, 2]]], dtype=np.uint16))
-    >>> max_projection(stack).numpy()
+    >>> max_projection(stack).cpu().numpy()
     array([[[4, 5]]], dtype=int32)
     """
     return _computable(as_stack(stack, "stack")).amax(dim=0, keepdim=True)
@@ -90,7 +90,7 @@ def mean_projection(stack: torch.Tensor) -> torch.Tensor:
     --------
     >>> import numpy as np, torch
     >>> stack = torch.from_numpy(np.array([[[1, 5]], [[4, 2]]], dtype=np.uint16))
-    >>> mean_projection(stack).numpy()
+    >>> mean_projection(stack).cpu().numpy()
     array([[[2.5, 3.5]]], dtype=float32)
     """
     stack = as_stack(stack, "stack")
@@ -148,7 +148,7 @@ def percentile_normalize(
     --------
     >>> import numpy as np, torch
     >>> stack = torch.from_numpy(np.arange(11, dtype=np.uint16).reshape(1, 1, 11) * 10)
-    >>> percentile_normalize(stack, low=0, high=100).numpy().round(2)
+    >>> percentile_normalize(stack, low=0, high=100).cpu().numpy().round(2)
     array([[[0. , 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1. ]]], dtype=float32)
     """
     check_percentiles(low, high)
@@ -214,7 +214,7 @@ def tophat_background(stack: torch.Tensor, radius: int = 15) -> torch.Tensor:
     >>> import numpy as np, torch
     >>> plane = np.full((9, 9), 100, dtype=np.uint16)
     >>> plane[4, 4] = 150
-    >>> tophat_background(torch.from_numpy(plane[None]), radius=2).numpy()[0, 3:6, 3:6]
+    >>> tophat_background(torch.from_numpy(plane[None]), radius=2).cpu().numpy()[0, 3:6, 3:6]
     array([[ 0,  0,  0],
            [ 0, 50,  0],
            [ 0,  0,  0]], dtype=int32)
@@ -260,7 +260,7 @@ def composite(
     --------
     >>> import numpy as np, torch
     >>> stack = torch.from_numpy(np.array([[[0, 10]], [[20, 30]]], dtype=np.uint16))
-    >>> composite(stack, weights=(3, 1)).numpy()
+    >>> composite(stack, weights=(3, 1)).cpu().numpy()
     array([[[ 5., 15.]]], dtype=float32)
     """
     stack = as_stack(stack, "stack")
