@@ -69,3 +69,27 @@ def test_float_input_stays_float():
 def test_radius_must_be_a_positive_whole_number(radius):
     with pytest.raises(ValueError, match="radius"):
         tophat_background(np.zeros((1, 8, 8)), radius=radius)
+
+
+def test_tophat_equals_scipy_grey_opening_by_the_same_decomposed_disk():
+    from scipy import ndimage as ndi
+
+    from napari_openhcs.functions._stack import disk_sequence
+
+    rng = np.random.default_rng(7)
+    plane = rng.integers(0, 5000, size=(45, 61)).astype(np.uint16)
+    sequence = disk_sequence(9)
+    opened = plane
+    for footprint, count in sequence:
+        for _ in range(count):
+            opened = ndi.grey_erosion(opened, footprint=footprint, mode="reflect")
+    for footprint, count in reversed(sequence):
+        for _ in range(count):
+            opened = ndi.grey_dilation(opened, footprint=footprint, mode="reflect")
+    expected = plane - np.minimum(opened, plane)
+    np.testing.assert_array_equal(tophat_background(plane[None], radius=9)[0], expected)
+
+
+def test_a_mask_is_refused():
+    with pytest.raises(ValueError, match="mask"):
+        tophat_background(np.zeros((1, 8, 8), dtype=bool))

@@ -1,8 +1,8 @@
 """CuPy versions of the own functions, for arrays on an NVIDIA GPU.
 
-They use ``cupyx.scipy.ndimage``, which mirrors ``scipy.ndimage``, so each gives the same
-result as the NumPy function of the same name (exactly for ``max_projection`` and
-``tophat_background``, to float32 rounding for the others).
+Each gives the same result as the NumPy function of the same name (exactly for
+``max_projection`` and ``tophat_background``, which share their code with the NumPy
+version, to float32 rounding for the others) and keeps the array on its GPU.
 
 This module imports CuPy; ``import napari_openhcs.functions`` never imports it.
 """
@@ -10,13 +10,12 @@ This module imports CuPy; ``import napari_openhcs.functions`` never imports it.
 from __future__ import annotations
 
 import cupy as cp
-from cupyx.scipy import ndimage as cndi
 
+from napari_openhcs.functions._morphology import white_tophat
 from napari_openhcs.functions._stack import (
     as_stack,
     check_percentiles,
     check_radius,
-    disk_sequence,
     normalized_weights,
 )
 from napari_openhcs.memory.decorators import cupy as cupy_memory
@@ -156,8 +155,7 @@ def tophat_background(stack: cp.ndarray, radius: int = 15) -> cp.ndarray:
     """Subtract a smooth background with a white top-hat, plane by plane (CuPy).
 
     The same decomposed-disk opening as the NumPy version (see
-    ``napari_openhcs.functions.tophat_background``), on all planes at once: each 3x3
-    footprint becomes a ``(1, 3, 3)`` one, so planes never mix.
+    ``napari_openhcs.functions.tophat_background``), on all planes at once.
 
     Parameters
     ----------
@@ -182,17 +180,7 @@ def tophat_background(stack: cp.ndarray, radius: int = 15) -> cp.ndarray:
            [ 0,  0,  0]], dtype=uint16)
     """
     radius = check_radius(radius)
-    stack = as_stack(stack, "stack")
-    sequence = [(cp.asarray(fp[None]), count) for fp, count in disk_sequence(radius)]
-    opened = stack
-    for footprint, count in sequence:
-        for _ in range(count):
-            opened = cndi.grey_erosion(opened, footprint=footprint, mode="reflect")
-    for footprint, count in reversed(sequence):
-        for _ in range(count):
-            opened = cndi.grey_dilation(opened, footprint=footprint, mode="reflect")
-    cp.minimum(opened, stack, out=opened)
-    return stack - opened
+    return white_tophat(cp, as_stack(stack, "stack"), radius)
 
 
 @declare(contract="stack", category="projection", output_kind="image")
