@@ -213,10 +213,15 @@ def convert(x: Any, target: str, *, gpu: int | None = None) -> Any:
     Examples
     --------
     >>> import numpy as np
-    >>> a = np.arange(6, dtype=np.uint16).reshape(2, 3)
-    >>> b = convert(a[::-1], "numpy")  # already NumPy: returned as is
-    >>> b is not None
+    >>> a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    >>> convert(a, "numpy") is a  # already NumPy: returned as is
     True
+    >>> t = convert(a, "torch")  # doctest: +SKIP
+    >>> t[0, 0] = 9; float(a[0, 0])  # shared memory  # doctest: +SKIP
+    9.0
+    >>> t = convert(a[::-1], "torch")  # doctest: +SKIP
+    >>> np.shares_memory(t.numpy(), a)  # negative strides: a copy  # doctest: +SKIP
+    False
     """
     _check_target(target)
     kind = detect_memory_type(x)
