@@ -180,7 +180,10 @@ def tophat_background(stack: cp.ndarray, radius: int = 15) -> cp.ndarray:
            [ 0,  0,  0]], dtype=uint16)
     """
     radius = check_radius(radius)
-    return white_tophat(cp, as_stack(stack, "stack"), radius)
+    stack = as_stack(stack, "stack")
+    if stack.dtype == cp.bool_:
+        raise ValueError("tophat_background needs an intensity image, not a mask")
+    return white_tophat(cp, stack, radius)
 
 
 @declare(contract="stack", category="projection", output_kind="image")

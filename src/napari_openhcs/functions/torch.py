@@ -220,7 +220,10 @@ def tophat_background(stack: torch.Tensor, radius: int = 15) -> torch.Tensor:
            [ 0,  0,  0]], dtype=int32)
     """
     radius = check_radius(radius)
-    data = _computable(as_stack(stack, "stack"))
+    stack = as_stack(stack, "stack")
+    if stack.dtype == torch.bool:
+        raise ValueError("tophat_background needs an intensity image, not a mask")
+    data = _computable(stack)
     sequence = [(footprint.tolist(), count) for footprint, count in disk_sequence(radius)]
     opened = data
     for footprint, count in sequence:
