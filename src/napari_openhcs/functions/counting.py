@@ -123,7 +123,6 @@ def _segment_plane(
 ) -> np.ndarray:
     """Labels (1..k, consecutive) of the objects of one 2-D plane."""
     from scipy import ndimage as ndi
-    from skimage.segmentation import relabel_sequential
 
     smoothed = plane.astype(np.float32)
     if sigma > 0:
@@ -135,7 +134,16 @@ def _segment_plane(
     if split_touching and regions.any():
         regions = _split_touching(regions, min_distance)
         regions = _drop_small(regions, min_area)
-    return relabel_sequential(regions)[0]
+    return _relabel_sequential(regions)
+
+
+def _relabel_sequential(labels: np.ndarray) -> np.ndarray:
+    """Renumber the objects of ``labels`` 1..k, keeping their order."""
+    present = np.unique(labels)
+    present = present[present > 0]
+    lookup = np.zeros(int(labels.max()) + 1, dtype=np.int32)
+    lookup[present] = np.arange(1, present.size + 1, dtype=np.int32)
+    return lookup[labels]
 
 
 def _drop_small(labels: np.ndarray, min_area: int) -> np.ndarray:
