@@ -1,4 +1,4 @@
-"""Grey opening by a decomposed disk, for NumPy and CuPy arrays (same code for both).
+"""Grey opening by a decomposed disk, written for any NumPy-like array module ``xp``.
 
 A disk of radius ``r`` is eroded (or dilated) as a sequence of 3x3 footprints
 (:func:`~napari_openhcs.functions._stack.disk_sequence`). Each 3x3 step is the minimum (or
