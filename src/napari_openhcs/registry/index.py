@@ -1,0 +1,142 @@
+"""The registry index: every known function's ``FunctionInfo``, built once and cached on disk.
+
+The cache file lives in ``$XDG_CACHE_HOME/napari-openhcs/`` (``~/.cache`` by default) and is
+keyed by the versions of napari-openhcs and of each library, the installed function packages,
+and a cheap device signature (``/dev/nvidia*`` and the OpenCL ICD files present, plus
+``CUDA_VISIBLE_DEVICES`` and ``OCL_ICD_VENDORS``), so computing the key imports no library.
+A changed key or a corrupt file rebuilds it; ``OPENHCS_DISABLE_REGISTRY_CACHE=1`` turns the
+cache off. Building imports the libraries (a few seconds); reading the cache imports none.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import importlib
+import json
+import logging
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+from napari_openhcs.registry.info import FunctionInfo
+
+log = logging.getLogger("napari_openhcs.registry")
+
+#: Discovery modules under ``registry/libraries``, in listing order.
+LIBRARY_MODULES = ("own", "skimage", "pyclesperanto", "torch", "cupy", "cucim", "entrypoints")
+CACHE_FORMAT = 2
+
+_lock = threading.RLock()
+_index: dict[str, FunctionInfo] | None = None
+
+
+def _library_module(name: str):
+    return importlib.import_module(f"napari_openhcs.registry.libraries.{name}")
+
+
+def device_signature() -> dict:
+    """What decides device availability, read without importing any library."""
+    icd_dir = os.environ.get("OCL_ICD_VENDORS", "/etc/OpenCL/vendors")
+    return {
+        "nvidia": sorted(glob.glob("/dev/nvidia[0-9]*")),
+        "opencl": sorted(os.path.basename(p) for p in glob.glob(os.path.join(icd_dir, "*"))),
+        "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "OCL_ICD_VENDORS": os.environ.get("OCL_ICD_VENDORS"),
+    }
+
+
+def cache_key() -> str:
+    """A hash of everything the index depends on (versions, plugins, devices)."""
+    parts: dict = {"format": CACHE_FORMAT, "devices": device_signature()}
+    for name in LIBRARY_MODULES:
+        try:
+            parts[name] = _library_module(name).versions()
+        except ImportError:
+            parts[name] = None
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:24]
+
+
+def cache_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "napari-openhcs" / "registry.json"
+
+
+def build_index() -> dict[str, FunctionInfo]:
+    """Discover every library now (imports them). A missing library costs one log line."""
+    index: dict[str, FunctionInfo] = {}
+    for name in LIBRARY_MODULES:
+        try:
+            module = _library_module(name)
+        except ImportError as exc:
+            log.info("registry: discovery module %r unavailable: %s", name, exc)
+            continue
+        try:
+            infos = module.discover()
+        except ImportError as exc:
+            log.info(
+                "registry: %s is not installed, its functions are not listed (%s)",
+                module.LIBRARY,
+                exc,
+            )
+            continue
+        for info in infos:
+            index.setdefault(info.ref, info)
+    return index
+
+
+def _read_cache(path: Path, key: str) -> dict[str, FunctionInfo] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("registry cache %s is unreadable (%s); rebuilding it", path, exc)
+        return None
+    if not isinstance(data, dict) or data.get("key") != key:
+        return None
+    try:
+        return {d["ref"]: FunctionInfo.from_dict(d) for d in data["functions"]}
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("registry cache %s is corrupt (%s); rebuilding it", path, exc)
+        return None
+
+
+def _write_cache(path: Path, key: str, index: dict[str, FunctionInfo]) -> None:
+    data = {"key": key, "functions": [info.to_dict() for info in index.values()]}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".registry.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("could not write the registry cache %s: %s", path, exc)
+
+
+def load_index(refresh: bool = False) -> dict[str, FunctionInfo]:
+    """The index, from memory, the disk cache, or a fresh discovery (in that order)."""
+    global _index
+    with _lock:
+        if _index is not None and not refresh:
+            return _index
+        use_cache = os.environ.get("OPENHCS_DISABLE_REGISTRY_CACHE", "") not in ("1", "true")
+        key = cache_key()
+        index = None
+        if use_cache and not refresh:
+            index = _read_cache(cache_path(), key)
+        if index is None:
+            index = build_index()
+            if use_cache:
+                _write_cache(cache_path(), key, index)
+        _index = index
+        return index
+
+
+def clear() -> None:
+    """Forget the in-memory index (the next use reads the cache or rebuilds)."""
+    global _index
+    with _lock:
+        _index = None

@@ -1,0 +1,340 @@
+"""Parameter specs: what a form needs to know about each parameter, without the library.
+
+Types come from annotations, then from defaults, then from the numpydoc ``Parameters``
+section, then from the reviewed override table (``registry/overrides.py``). Every spec gets
+bounds wide enough that its default is never clamped by a form.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+from typing import Any
+
+from napari_openhcs.registry.info import ParamSpec
+
+#: Parameters never shown or passed: the pipeline owns them (stacks are (n, y, x), one plane
+#: at a time) or they are outputs/handles rather than settings.
+EXCLUDED = frozenset(
+    {
+        "channel_axis",
+        "multichannel",
+        "out",
+        "output",
+        "output_image",
+        "rng",
+        "random_state",
+        "seed",
+        "workers",
+        "num_workers",
+        "n_jobs",
+        "return_num",
+        "device",
+        "stream",
+        "plot",
+        "verbose",
+        "copy",
+        "inplace",
+        "mask",
+        "labels_out",
+    }
+)
+
+_NUMPY_TYPES = {"float": "float", "int": "int", "bool": "bool", "str": "str"}
+_DOC_SECTION = re.compile(
+    r"^\s*Parameters\s*\n\s*-{3,}\s*\n(.*?)(?:\n\s*\n\s*[A-Z][A-Za-z ]+\n\s*-{3,}|\Z)", re.S | re.M
+)
+_QUOTES = "'\"\u2018\u2019`"
+_DOC_ENTRY = re.compile(r"^(\w+)\s*:\s*(.+)$")
+
+
+def parse_numpydoc(doc: str | None) -> dict[str, tuple[str, str]]:
+    """``{name: (type line, description)}`` from a numpydoc ``Parameters`` section."""
+    if not doc:
+        return {}
+    doc = inspect.cleandoc(doc)
+    m = _DOC_SECTION.search(doc)
+    if not m:
+        return {}
+    out: dict[str, tuple[str, str]] = {}
+    current = None
+    for line in m.group(1).splitlines():
+        if line and not line[0].isspace():
+            entry = _DOC_ENTRY.match(line.strip())
+            if entry:
+                for name in entry.group(1).split(","):
+                    current = name.strip()
+                    out[current] = (entry.group(2).strip(), "")
+            else:
+                current = None
+        elif current and line.strip():
+            kind, desc = out[current]
+            out[current] = (kind, (desc + " " + line.strip()).strip())
+    return out
+
+
+def _choices_from_doc(type_line: str) -> tuple | None:
+    m = re.search(r"\{([^}]*)\}", type_line)
+    if not m:
+        return None
+    values = []
+    for raw in m.group(1).split(","):
+        raw = raw.strip()
+        if raw[:1] in _QUOTES or raw[-1:] in _QUOTES:
+            values.append(raw.strip(_QUOTES))
+        elif raw in ("None",):
+            continue
+        else:
+            try:
+                values.append(int(raw))
+            except ValueError:
+                try:
+                    values.append(float(raw))
+                except ValueError:
+                    values.append(raw)
+    return tuple(values) or None
+
+
+def _type_from_doc(type_line: str) -> str | None:
+    t = type_line.lower()
+    if "{" in t:
+        return None
+    for word, kind in (
+        ("bool", "bool"),
+        ("int", "int"),
+        ("float", "float"),
+        ("scalar", "float"),
+        ("str", "str"),
+    ):
+        if re.search(rf"\b{word}", t):
+            if "sequence" in t or "tuple" in t or "array" in t:
+                return "tuple[float, ...]" if kind in ("float", "int") else "any"
+            return kind
+    return None
+
+
+def _type_from_annotation(annotation: Any) -> tuple[str | None, tuple | None, bool]:
+    """(annotation string, choices, optional) from a Python annotation."""
+    if annotation is inspect.Parameter.empty or annotation is None:
+        return None, None, False
+    if isinstance(annotation, str):
+        text = annotation.replace(" ", "")
+        optional = "None" in text or "Optional" in text
+        for name in ("bool", "int", "float", "str"):
+            if re.fullmatch(rf"(Optional\[)?{name}(\]|\|None)?", text):
+                return name, None, optional
+        return None, None, optional
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Literal:
+        return "str" if all(isinstance(a, str) for a in args) else "any", tuple(args), False
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        optional = type(None) in args
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1:
+            kind, choices, _ = _type_from_annotation(rest[0])
+            return kind, choices, optional
+        kinds = {_type_from_annotation(a)[0] for a in rest}
+        if kinds <= {"int", "float"}:
+            return "float", None, optional
+        return None, None, optional
+    if annotation in (bool, int, float, str):
+        return annotation.__name__, None, False
+    return None, None, False
+
+
+def _type_from_default(default: Any) -> str | None:
+    if isinstance(default, bool):
+        return "bool"
+    if isinstance(default, int):
+        return "int"
+    if isinstance(default, float):
+        return "float"
+    if isinstance(default, str):
+        return "str"
+    if (
+        isinstance(default, (tuple, list))
+        and default
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in default)
+    ):
+        return (
+            "tuple[int, ...]" if all(isinstance(v, int) for v in default) else "tuple[float, ...]"
+        )
+    return None
+
+
+def default_bounds(name: str, annotation: str, default: Any) -> tuple | None:
+    """Bounds for a numeric parameter that always contain its default."""
+    if annotation not in ("int", "float"):
+        return None
+    lo, hi = (0, 1000) if annotation == "int" else (0.0, 1000.0)
+    if isinstance(default, (int, float)) and not isinstance(default, bool):
+        if default < lo:
+            lo = -max(1000, abs(default) * 10)
+        if default > hi:
+            hi = default * 10
+    if any(
+        k in name
+        for k in (
+            "offset",
+            "shift",
+            "delta",
+            "threshold",
+            "low",
+            "high",
+            "min",
+            "max",
+            "value",
+            "constant",
+            "cval",
+            "alpha",
+            "beta",
+            "angle",
+        )
+    ):
+        lo = -hi if annotation == "float" else -int(hi)
+    return (lo, hi)
+
+
+def param_specs(func: Any, ref: str, overrides: dict | None = None) -> tuple[ParamSpec, ...]:
+    """The specs of every parameter of ``func`` after the first (the image).
+
+    Parameters
+    ----------
+    func : callable
+        The library function.
+    ref : str
+        Its public reference (selects overrides).
+    overrides : dict, optional
+        ``{param: {field: value}}`` applied last; ``{param: None}`` excludes a parameter.
+        By default the reviewed table in ``registry.overrides`` for ``ref``.
+
+    Returns
+    -------
+    tuple of ParamSpec
+        Raises ``ValueError`` when a required parameter cannot be given a value (the
+        function is then left out of the registry).
+    """
+    if overrides is None:
+        from napari_openhcs.registry.overrides import overrides_for
+
+        overrides = overrides_for(ref)
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):
+        return ()
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception:  # noqa: BLE001 - unresolvable forward references: use raw annotations
+        hints = {}
+    docs = parse_numpydoc(getattr(func, "__doc__", None))
+    params = list(sig.parameters.values())[1:]
+    specs = []
+    for p in params:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        override = overrides.get(p.name, {}) if overrides else {}
+        if override is None or (p.name in EXCLUDED and not override):
+            if p.default is p.empty:
+                raise ValueError(f"{ref}: required parameter {p.name!r} cannot be excluded")
+            continue
+        default = None if p.default is p.empty else p.default
+        required = p.default is p.empty
+        kind, choices, optional = _type_from_annotation(hints.get(p.name, p.annotation))
+        doc_type, doc_text = docs.get(p.name, ("", ""))
+        if kind is None:
+            kind = _type_from_default(default) or _type_from_doc(doc_type)
+        if choices is None and doc_type:
+            choices = _choices_from_doc(doc_type)
+            if choices and kind is None:
+                kind = "str" if all(isinstance(c, str) for c in choices) else "any"
+        if default is None and not required:
+            optional = True
+        if "footprint" in p.name or p.name in ("selem", "structure"):
+            kind = "footprint"
+        spec = dict(
+            name=p.name,
+            annotation=kind or "any",
+            default=_jsonable(default),
+            required=required,
+            optional=optional,
+            choices=choices,
+            bounds=None,
+            doc=doc_text.split(". ")[0][:200],
+        )
+        from napari_openhcs.registry.overrides import COMMON
+
+        for key, value in (COMMON.get(p.name) or {}).items():
+            if spec[key] in (None, "any") or (key == "annotation" and spec[key] == "any"):
+                spec[key] = value
+        spec.update(override)
+        if spec["bounds"] is None:
+            spec["bounds"] = default_bounds(p.name, spec["annotation"], spec["default"])
+        if spec["choices"] is not None and spec["default"] not in spec["choices"]:
+            if spec["default"] is None:
+                spec["optional"] = True
+            else:
+                spec["choices"] = (*spec["choices"], spec["default"])
+        if spec["required"] and spec["default"] is None:
+            raise ValueError(f"{ref}: required parameter {p.name!r} has no reviewed default")
+        specs.append(ParamSpec(**spec))
+    return tuple(specs)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, (tuple, list)):
+        items = [_jsonable(v) for v in value]
+        return items if all(v is not _UNSET for v in items) else None
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            return item()
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+_UNSET = object()
+
+
+# -- forms ----------------------------------------------------------------------------------
+def widget_annotation(spec: ParamSpec) -> Any:
+    """The Python type a form widget is built for (magicgui's ``annotation=``).
+
+    Footprints are edited as ``"disk:5"`` style text? No: as a ``(shape, size)`` pair is not
+    native to magicgui, so a footprint is shown as a choice of shape names plus a size in
+    two widgets by the GUI; this returns ``str`` for the shape part. Plain types map
+    directly; ``any`` maps to ``str`` holding a Python literal.
+    """
+    mapping = {
+        "int": int,
+        "float": float,
+        "bool": bool,
+        "str": str,
+        "tuple[float, ...]": tuple[float, ...],
+        "tuple[int, ...]": tuple[int, ...],
+    }
+    base = mapping.get(spec.annotation, str)
+    if spec.optional and spec.annotation in ("int", "float", "str"):
+        return typing.Optional[base]  # noqa: UP007 - magicgui reads Optional[...]
+    return base
+
+
+def widget_options(spec: ParamSpec) -> dict:
+    """magicgui widget options: choices, or min/max/step that never clamp the default."""
+    options: dict[str, Any] = {}
+    if spec.choices is not None:
+        options["choices"] = list(spec.choices)
+        return options
+    if spec.annotation in ("int", "float") and spec.bounds is not None:
+        lo, hi = spec.bounds
+        if lo is not None:
+            options["min"] = lo
+        if hi is not None:
+            options["max"] = hi
+        if spec.annotation == "float":
+            options["step"] = 0.1
+    return options
