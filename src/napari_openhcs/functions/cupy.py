@@ -118,8 +118,10 @@ def percentile_normalize(
     ----------
     stack : (n, y, x) cupy.ndarray
         Planes to rescale. A 2-D image counts as one plane.
-    low, high : float, optional
-        Percentiles (0 to 100, ``low < high``) that become 0 and 1.
+    low : float, optional
+        Percentile (0 to 100) that becomes 0.
+    high : float, optional
+        Percentile (0 to 100, above ``low``) that becomes 1.
     per_plane : bool, optional
         If True, each plane gets its own percentiles; else one pair for the whole stack.
     clip : bool, optional
