@@ -16,14 +16,56 @@ COMMON: dict[str, dict | None] = {
     "preserve_range": {"annotation": "bool"},
 }
 
+
+def _f(default: float, lo: float, hi: float) -> dict:
+    return {"annotation": "float", "default": default, "bounds": (lo, hi), "required": False}
+
+
+def _i(default: int, lo: int, hi: int) -> dict:
+    return {"annotation": "int", "default": default, "bounds": (lo, hi), "required": False}
+
+
+_CONNECTIVITY = {"annotation": "int", "bounds": (1, 2), "optional": True}
+
 OVERRIDES: dict[str, dict[str, dict | None]] = {
-    "skimage.filters.gaussian": {"sigma": {"annotation": "float", "default": 1.0}},
-    "skimage.measure.label": {
-        "connectivity": {"annotation": "int", "bounds": (1, 2), "optional": True}
+    "skimage.filters.gaussian": {"sigma": _f(1.0, 0.0, 100.0)},
+    "skimage.filters.apply_hysteresis_threshold": {
+        "low": _f(0.1, -1e6, 1e6),
+        "high": _f(0.5, -1e6, 1e6),
+    },
+    "skimage.filters.difference_of_gaussians": {
+        "low_sigma": _f(1.0, 0.0, 100.0),
+        "high_sigma": {"annotation": "float", "optional": True, "bounds": (0.0, 100.0)},
+    },
+    "skimage.morphology.h_maxima": {"h": _f(0.05, 0.0, 1e6)},
+    "skimage.morphology.h_minima": {"h": _f(0.05, 0.0, 1e6)},
+    "skimage.morphology.isotropic_closing": {"radius": _f(3.0, 0.0, 1000.0)},
+    "skimage.morphology.isotropic_dilation": {"radius": _f(3.0, 0.0, 1000.0)},
+    "skimage.morphology.isotropic_erosion": {"radius": _f(3.0, 0.0, 1000.0)},
+    "skimage.morphology.isotropic_opening": {"radius": _f(3.0, 0.0, 1000.0)},
+    "skimage.morphology.remove_objects_by_distance": {"min_distance": _f(5.0, 0.0, 1e4)},
+    "skimage.feature.local_binary_pattern": {"P": _i(8, 1, 64), "R": _f(1.0, 0.1, 100.0)},
+    "skimage.transform.rotate": {"angle": _f(0.0, -360.0, 360.0)},
+    "skimage.restoration.rolling_ball": {"radius": _f(50.0, 1.0, 1000.0)},
+    "skimage.segmentation.morphological_chan_vese": {"num_iter": _i(20, 1, 10000)},
+    "skimage.segmentation.morphological_geodesic_active_contour": {"num_iter": _i(20, 1, 10000)},
+    "skimage.measure.label": {"connectivity": _CONNECTIVITY},
+    "skimage.morphology.remove_small_objects": {"connectivity": _CONNECTIVITY},
+    "skimage.morphology.remove_small_holes": {"connectivity": _CONNECTIVITY},
+    "napari_openhcs.functions.percentile_normalize": {
+        "low": _f(1.0, 0.0, 100.0),
+        "high": _f(99.8, 0.0, 100.0),
+    },
+    "napari_openhcs.functions.tophat_background": {"radius": _i(15, 1, 500)},
+    "napari_openhcs.functions.count_objects": {
+        "sigma": _f(1.0, 0.0, 50.0),
+        "min_distance": _i(5, 1, 200),
+        "min_area": _i(20, 0, 1_000_000),
     },
 }
 
 
 def overrides_for(ref: str) -> dict[str, dict | None]:
     """The reviewed overrides of one function (``COMMON`` is applied separately)."""
-    return {k: (dict(v) if v is not None else None) for k, v in OVERRIDES.get(ref, {}).items()}
+    key = ref.replace(".functions.torch.", ".functions.").replace(".functions.cupy.", ".functions.")
+    return {k: (dict(v) if v is not None else None) for k, v in OVERRIDES.get(key, {}).items()}

@@ -319,7 +319,7 @@ def widget_annotation(spec: ParamSpec) -> Any:
     }
     base = mapping.get(spec.annotation, str)
     if spec.optional and spec.annotation in ("int", "float", "str"):
-        return typing.Optional[base]  # noqa: UP007 - magicgui reads Optional[...]
+        return typing.Optional[base]  # noqa: UP045 - magicgui reads Optional[...]
     return base
 
 

@@ -1,0 +1,30 @@
+"""Reading the reviewed function lists in ``registry/reviewed/*.tsv``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+REVIEWED = Path(__file__).resolve().parent.parent / "reviewed"
+
+
+@dataclass(frozen=True)
+class ReviewedEntry:
+    ref: str
+    category: str
+    output_kind: str
+    test_input: str
+    adapter: str | None
+
+
+def read_reviewed(name: str) -> list[ReviewedEntry]:
+    """Entries of ``reviewed/<name>.tsv`` (comment lines start with ``#``)."""
+    entries = []
+    for line in (REVIEWED / f"{name}.tsv").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        ref, category, kind, test_input, adapter = line.split("\t")
+        entries.append(
+            ReviewedEntry(ref, category, kind, test_input, None if adapter == "-" else adapter)
+        )
+    return entries

@@ -1,0 +1,76 @@
+"""pyclesperanto: the reviewed GPU/OpenCL operations of ``registry/reviewed/pyclesperanto.tsv``.
+
+Without an OpenCL (or CUDA) device, ``import pyclesperanto`` only warns and its operations
+cannot run: every reviewed function is then listed unavailable with that reason, the same
+policy as every other library.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+from napari_openhcs.registry.info import FunctionInfo
+from napari_openhcs.registry.libraries._common import dist_version, first_doc_line, log
+from napari_openhcs.registry.libraries._reviewed import read_reviewed
+
+LIBRARY = "pyclesperanto"
+NO_DEVICE = (
+    "no OpenCL or CUDA device for pyclesperanto (on a CPU-only Debian machine install "
+    "pocl-opencl-icd)"
+)
+
+
+def versions() -> dict[str, str]:
+    return {
+        d: v
+        for d in ("pyclesperanto", "pyclesperanto-cuda", "pyclesperanto-opencl")
+        if (v := dist_version(d))
+    }
+
+
+def device_status() -> tuple[bool, str]:
+    """Whether pyclesperanto can run here, and why not."""
+    from napari_openhcs.memory import memory_type_status
+
+    ok, reason = memory_type_status().get("pyclesperanto", (False, NO_DEVICE))
+    return ok, reason or NO_DEVICE
+
+
+def discover() -> list[FunctionInfo]:
+    if importlib.util.find_spec("pyclesperanto") is None:
+        raise ImportError(
+            "pyclesperanto is not installed (pip install 'napari-openhcs[clesperanto]')"
+        )
+    from napari_openhcs.registry.specs import param_specs
+
+    ok, reason = device_status()
+    cle = importlib.import_module("pyclesperanto")
+    infos = []
+    for entry in read_reviewed("pyclesperanto"):
+        name = entry.ref.rpartition(".")[2]
+        func = getattr(cle, name, None)
+        if func is None:
+            log.info("registry: %s is not in this pyclesperanto version", entry.ref)
+            continue
+        try:
+            params = param_specs(func, entry.ref)
+        except ValueError as exc:
+            log.info("registry: left out %s: %s", entry.ref, exc)
+            continue
+        infos.append(
+            FunctionInfo(
+                ref=entry.ref,
+                library=LIBRARY,
+                memory_type="pyclesperanto",
+                contract="slice",
+                category=entry.category,
+                doc=first_doc_line(func),
+                available=ok,
+                reason="" if ok else reason,
+                params=params,
+                output_kind=entry.output_kind,
+                adapter=entry.adapter,
+            )
+        )
+    return infos
