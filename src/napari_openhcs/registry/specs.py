@@ -170,10 +170,15 @@ def default_bounds(name: str, annotation: str, default: Any) -> tuple | None:
         return None
     lo, hi = (0, 1000) if annotation == "int" else (0.0, 1000.0)
     if isinstance(default, (int, float)) and not isinstance(default, bool):
-        if default < lo:
-            lo = -max(1000, abs(default) * 10)
-        if default > hi:
-            hi = default * 10
+        value = float(default)
+        if value != value or abs(value) == float("inf"):
+            return None
+        if value < lo:
+            lo = -max(1000.0, abs(value) * 10)
+        if value > hi:
+            hi = value * 10
+        if annotation == "int":
+            lo, hi = int(lo), int(hi)
     if any(
         k in name
         for k in (
@@ -193,7 +198,7 @@ def default_bounds(name: str, annotation: str, default: Any) -> tuple | None:
             "angle",
         )
     ):
-        lo = -hi if annotation == "float" else -int(hi)
+        lo = -hi
     return (lo, hi)
 
 
