@@ -16,6 +16,7 @@ from napari_openhcs.registry.reference import FunctionRef
 __all__ = [
     "FunctionInfo",
     "FunctionRef",
+    "call_defaults",
     "ParamSpec",
     "declare",
     "fn",
@@ -92,6 +93,14 @@ def fn(ref: str) -> FunctionRef:
         info.output_kind,
         info.special_outputs,
     )
+
+
+def call_defaults(info: FunctionInfo) -> dict:
+    """Values for the parameters the library requires but the registry gave a reviewed default.
+
+    A pipeline step starts from these and applies its own keyword arguments on top.
+    """
+    return {p.name: p.default for p in info.params if p.required and p.default is not None}
 
 
 def refresh() -> None:

@@ -18,11 +18,11 @@ COMMON: dict[str, dict | None] = {
 
 
 def _f(default: float, lo: float, hi: float) -> dict:
-    return {"annotation": "float", "default": default, "bounds": (lo, hi), "required": False}
+    return {"annotation": "float", "default": default, "bounds": (lo, hi)}
 
 
 def _i(default: int, lo: int, hi: int) -> dict:
-    return {"annotation": "int", "default": default, "bounds": (lo, hi), "required": False}
+    return {"annotation": "int", "default": default, "bounds": (lo, hi)}
 
 
 _CONNECTIVITY = {"annotation": "int", "bounds": (1, 2), "optional": True}
