@@ -33,8 +33,8 @@ def device_status() -> tuple[bool, str]:
     """Whether pyclesperanto can run here, and why not."""
     from napari_openhcs.memory import memory_type_status
 
-    ok, reason = memory_type_status().get("pyclesperanto", (False, NO_DEVICE))
-    return ok, reason or NO_DEVICE
+    ok, detail = memory_type_status().get("pyclesperanto", (False, ""))
+    return ok, "" if ok else (f"{NO_DEVICE} ({detail})" if detail else NO_DEVICE)
 
 
 def discover() -> list[FunctionInfo]:
@@ -50,14 +50,16 @@ def discover() -> list[FunctionInfo]:
     for entry in read_reviewed("pyclesperanto"):
         name = entry.ref.rpartition(".")[2]
         func = getattr(cle, name, None)
-        if func is None:
+        params: tuple = ()
+        if func is None and ok:
             log.info("registry: %s is not in this pyclesperanto version", entry.ref)
             continue
-        try:
-            params = param_specs(func, entry.ref)
-        except ValueError as exc:
-            log.info("registry: left out %s: %s", entry.ref, exc)
-            continue
+        if func is not None:
+            try:
+                params = param_specs(func, entry.ref)
+            except ValueError as exc:
+                log.info("registry: left out %s: %s", entry.ref, exc)
+                continue
         infos.append(
             FunctionInfo(
                 ref=entry.ref,
@@ -65,7 +67,7 @@ def discover() -> list[FunctionInfo]:
                 memory_type="pyclesperanto",
                 contract="slice",
                 category=entry.category,
-                doc=first_doc_line(func),
+                doc=first_doc_line(func) if func is not None else "",
                 available=ok,
                 reason="" if ok else reason,
                 params=params,
@@ -73,4 +75,6 @@ def discover() -> list[FunctionInfo]:
                 adapter=entry.adapter,
             )
         )
+    if not ok:
+        log.info("registry: pyclesperanto functions are unavailable: %s", reason)
     return infos
