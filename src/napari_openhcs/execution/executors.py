@@ -95,7 +95,12 @@ class ProcessExecutor:
             self.pool.shutdown()
 
     def describe(self) -> dict:
-        return {"executor": self.name, "workers": self.workers, "pids": self.pool.pids}
+        return {
+            "executor": self.name,
+            "workers": self.workers,
+            "pids": self.pool.pids,
+            "start_times": [round(t, 3) for t in self.pool.start_times],
+        }
 
 
 class DaskExecutor:

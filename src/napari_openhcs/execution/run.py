@@ -334,6 +334,8 @@ def _finish_well(well, results, writers, out, report) -> None:
     for r in sorted(results, key=lambda r: (r.site is None, r.site or 0)):
         rows.extend(records.table_rows(r.measurements))
         for key, value in r.aggregates.items():
+            if key == "fields":
+                continue
             if isinstance(value, (int, float)) and key.endswith(("count", "_count")):
                 aggregates[key] = aggregates.get(key, 0) + value
             else:
@@ -341,7 +343,7 @@ def _finish_well(well, results, writers, out, report) -> None:
     try:
         if rows:
             records.write_well_measurements(out, well, rows)
-        fields = sorted({r.site for r in results if r.site is not None}) or None
+        fields = sorted({f for r in results for f in r.aggregates.get("fields", [])})
         for writer in writers:
             writer.finish_well(well, fields)
     except OSError as exc:

@@ -76,6 +76,7 @@ class UnitError:
     function: str | None
     message: str
     traceback: str = ""
+    errno: int | None = None
 
 
 @dataclass

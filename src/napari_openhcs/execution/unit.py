@@ -1,0 +1,396 @@
+"""Run one work unit: read its planes, run the steps, write its fields, return tables.
+
+Planes are kept in a dict keyed by ``ImageKey`` (in whatever memory type the last function
+returned); each step groups them by the components it does not stack, runs its pattern on
+each ``(n, y, x)`` stack and puts the results back under the right keys. Nothing is cast
+until it is written (``output_dtype``); ``finish_well`` is left to the executor, once every
+unit of a well is done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import traceback
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_openhcs.errors import PipelineError
+from napari_openhcs.pipeline.units import CompiledStep, UnitError, UnitResult, WorkUnit
+from napari_openhcs.plates.index import ImageKey
+
+Planes = dict[ImageKey, Any]
+
+
+class StepFailed(Exception):
+    """Carries where a unit failed (step, function) around the original exception."""
+
+    def __init__(self, step: str, function: str | None, exc: BaseException):
+        super().__init__(f"{type(exc).__name__}: {exc}")
+        self.step, self.function, self.original = step, function, exc
+
+
+def _fields(key: ImageKey) -> dict:
+    return key._asdict()
+
+
+def _group(planes: Planes, stacked: tuple[str, ...]) -> dict[tuple, list[ImageKey]]:
+    groups: dict[tuple, list[ImageKey]] = defaultdict(list)
+    for key in planes:
+        d = _fields(key)
+        groups[
+            tuple((c, d[c]) for c in ("site", "channel", "z", "timepoint") if c not in stacked)
+        ].append(key)
+    for keys in groups.values():
+        keys.sort(key=lambda k: tuple(_fields(k)[c] for c in stacked))
+    return groups
+
+
+def _stack(arrays: list) -> Any:
+    from napari_openhcs.registry.reference import _stack as stack_any
+
+    return stack_any(arrays)
+
+
+def run_chain(chain, stack, whole_volume: bool, step: str):
+    """Run a resolved chain; returns (result stack, output kind, special outputs list)."""
+    specials: list[tuple[str, Any]] = []
+    kind = None
+    for func, kwargs in chain:
+        try:
+            out = func(stack, whole_volume=whole_volume, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - re-raised with the step and function
+            raise StepFailed(step, func.ref, exc) from exc
+        if isinstance(out, tuple):
+            stack = out[0]
+            names = func.special_outputs or tuple(f"output{i}" for i in range(1, len(out)))
+            specials.extend(zip(names, out[1:], strict=False))
+        else:
+            stack = out
+        kind = func.output_kind
+    return stack, kind, specials
+
+
+def run_step(step: CompiledStep, planes: Planes, kinds: dict) -> tuple[Planes, dict, list]:
+    """Apply one step to every group of planes; returns new planes, kinds and tables."""
+    stacked = step.variable_components
+    whole = "z" in stacked
+    out: Planes = {}
+    out_kinds: dict = {}
+    tables: list[tuple[dict, dict]] = []
+    groups_pattern = dict(step.pattern) if step.group_by else None
+    for group, keys in _group(planes, stacked).items():
+        if groups_pattern is not None:
+            value = str(_fields(keys[0])[step.group_by])
+            chain = groups_pattern.get(value)
+            if chain is None:  # values the dict does not name pass through unchanged
+                for k in keys:
+                    out[k], out_kinds[k] = planes[k], kinds.get(k, "image")
+                continue
+        else:
+            chain = step.pattern
+        stack = _stack([planes[k] for k in keys])
+        result, kind, specials = run_chain(chain, stack, whole, step.name)
+        n_in, n_out = len(keys), int(result.shape[0]) if result.ndim == 3 else 1
+        if result.ndim == 2:
+            result = result[None]
+        if n_out == n_in:
+            new_keys = keys
+        elif n_out == 1:
+            first = _fields(keys[0])
+            for c in stacked:
+                first[c] = min(_fields(k)[c] for k in keys)
+            new_keys = [ImageKey(**first)]
+        else:
+            raise StepFailed(
+                step.name,
+                chain[-1][0].ref,
+                PipelineError(
+                    f"returned {n_out} planes for a stack of {n_in}; a step must keep the stack "
+                    "or reduce it to one plane"
+                ),
+            )
+        for i, k in enumerate(new_keys):
+            out[k], out_kinds[k] = result[i], kind
+        for name, value in specials:
+            if isinstance(value, dict):
+                tables.append((dict(group), value))
+            elif name == "labels":
+                pass
+    return out, out_kinds, tables
+
+
+def _cast(array: np.ndarray, rule: str, plate_dtype: str | None) -> np.ndarray:
+    if array.dtype == bool:
+        return array.astype(np.uint8)
+    if rule == "keep":
+        return array.astype(np.float32) if array.dtype == np.float64 else array
+    target = np.dtype(plate_dtype if rule == "plate" else rule)
+    if rule == "plate" and array.dtype.kind == "f" and target.kind in "ui":
+        info = np.iinfo(target)
+        lo, hi = float(np.nanmin(array)), float(np.nanmax(array))
+        if lo >= 0.0 and hi <= 1.0:  # scikit-image style [0, 1] floats: rescale to the range
+            return np.round(array * info.max).astype(target)
+        return np.clip(np.round(array), info.min, info.max).astype(target)
+    if target.kind in "ui" and array.dtype.kind in "fiu":
+        info = np.iinfo(target)
+        return np.clip(array, info.min, info.max).astype(target)
+    return array.astype(target)
+
+
+def _field_array(planes: Planes, site: int, dtype_rule: str, plate_dtype: str | None):
+    from napari_openhcs.memory import to_numpy
+
+    keys = [k for k in planes if k.site == site]
+    ts = sorted({k.timepoint for k in keys})
+    cs = sorted({k.channel for k in keys})
+    zs = sorted({k.z for k in keys})
+    lookup = {(k.timepoint, k.channel, k.z): k for k in keys}
+    first = np.asarray(to_numpy(planes[keys[0]]))
+    arr = None
+    for ti, t in enumerate(ts):
+        for ci, c in enumerate(cs):
+            for zi, z in enumerate(zs):
+                key = lookup.get((t, c, z))
+                if key is None:
+                    raise PipelineError(
+                        f"site {site}: no plane for timepoint {t}, channel {c}, "
+                        f"z {z} after the pipeline"
+                    )
+                plane = _cast(np.asarray(to_numpy(planes[key])), dtype_rule, plate_dtype)
+                if arr is None:
+                    arr = np.zeros((len(ts), len(cs), len(zs), *first.shape[-2:]), plane.dtype)
+                arr[ti, ci, zi] = plane
+    return arr, cs, zs
+
+
+def _labels_arrays(step: str, planes: Planes, site: int, zs: list[int]) -> dict[str, np.ndarray]:
+    from napari_openhcs.memory import to_numpy
+
+    keys = [k for k in planes if k.site == site]
+    channels = sorted({k.channel for k in keys})
+    out = {}
+    for c in channels:
+        ck = [k for k in keys if k.channel == c]
+        ts = sorted({k.timepoint for k in ck})
+        lz = sorted({k.z for k in ck})
+        if len(lz) != len(zs):
+            raise PipelineError(
+                f"step {step!r}: labels have {len(lz)} z-planes but the image "
+                f"has {len(zs)}; materialise labels after the same projection"
+            )
+        lookup = {(k.timepoint, k.z): k for k in ck}
+        first = np.asarray(to_numpy(planes[ck[0]]))
+        arr = np.zeros((len(ts), 1, len(lz), *first.shape[-2:]), np.int32)
+        for ti, t in enumerate(ts):
+            for zi, z in enumerate(lz):
+                arr[ti, 0, zi] = np.asarray(to_numpy(planes[lookup[(t, z)]]))
+        out[step if len(channels) == 1 else f"{step}_c{c}"] = arr
+    return out
+
+
+def _well_row_col(well: str) -> tuple[str, int]:
+    row = well.rstrip("0123456789")
+    return row, int(well[len(row) :])
+
+
+def _long_rows(unit: WorkUnit, step: str, group: dict, table: dict) -> list[dict]:
+    row, col = _well_row_col(unit.well)
+    columns = {k: list(np.asarray(v).tolist()) for k, v in table.items()}
+    n = max((len(v) for v in columns.values()), default=0)
+    rows = []
+    for i in range(n):
+        r = {
+            "plate": unit.output.plate_name,
+            "well": unit.well,
+            "row": row,
+            "column": col,
+            "site": group.get("site", unit.site),
+            "timepoint": group.get("timepoint"),
+            "channel": group.get("channel"),
+            "label": None,
+            "step": step,
+        }
+        for k, v in columns.items():
+            r[k] = v[i] if i < len(v) else None
+        rows.append(r)
+    return rows
+
+
+def run_unit(unit: WorkUnit, emit: Callable[[dict], None] | None = None) -> UnitResult:
+    """Run one unit end to end; failures come back in the result, never raised."""
+    from napari_openhcs.execution.context import running_unit
+    from napari_openhcs.memory import use_gpu
+
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    send = emit or (lambda event: None)
+    send({"kind": "unit_started", "well": unit.well, "site": unit.site})
+    gpu_ctx = use_gpu(unit.gpu) if unit.gpu is not None else contextlib.nullcontext()
+    try:
+        with running_unit(unit), gpu_ctx:
+            result = _run(unit, send, timings)
+    except StepFailed as exc:
+        error = UnitError(
+            unit.well,
+            unit.site,
+            exc.step,
+            exc.function,
+            str(exc),
+            "".join(traceback.format_exception(exc.original)),
+        )
+        result = UnitResult(unit.well, unit.site, ok=False, error=error)
+    except Exception as exc:  # noqa: BLE001 - reported with its traceback
+        error = UnitError(
+            unit.well, unit.site, None, None, f"{type(exc).__name__}: {exc}", traceback.format_exc()
+        )
+        error.errno = getattr(exc, "errno", None) or getattr(exc.__cause__, "errno", None)
+        result = UnitResult(unit.well, unit.site, ok=False, error=error)
+    timings["total"] = time.perf_counter() - t0
+    result.timings = timings
+    result.gpu = unit.gpu
+    return result
+
+
+def _run(unit: WorkUnit, send, timings) -> UnitResult:
+    from napari_openhcs.plates import read_plane
+
+    t = time.perf_counter()
+    raw: Planes = {key: read_plane(unit.plate_format, loc) for key, loc in unit.images}
+    timings["read"] = time.perf_counter() - t
+    planes, kinds = dict(raw), {k: "image" for k in raw}
+    # The latest image planes of each (site, channel, timepoint): what the main plate shows.
+    latest: dict[tuple, tuple[dict, str]] = {}
+    _update_latest(latest, raw, kinds, "keep")
+    labels_steps: list[tuple[str, Planes]] = []
+    intermediate: list[tuple[str, Planes, str]] = []
+    rows: list[dict] = []
+    t = time.perf_counter()
+    last = unit.steps[-1].name
+    for step in unit.steps:
+        source = raw if step.input_source == "start" else planes
+        source_kinds = {k: "image" for k in raw} if step.input_source == "start" else kinds
+        planes, kinds = run_step_into(step, source, source_kinds, rows, unit)
+        _update_latest(latest, planes, kinds, step.output_dtype)
+        images = {k: v for k, v in planes.items() if kinds[k] == "image"}
+        labelled = {k: v for k, v in planes.items() if kinds[k] in ("labels", "mask")}
+        if step.materialize and images and step.name != last:
+            intermediate.append((step.name, images, step.output_dtype))
+        if labelled and (step.materialize or step.name == last):
+            labels_steps.append((step.name, labelled))
+        send({"kind": "step_done", "well": unit.well, "site": unit.site, "step": step.name})
+    image_planes = {k: v for planes_by_z, _ in latest.values() for k, v in planes_by_z.items()}
+    image_rule = next((rule for _, rule in latest.values() if rule != "keep"), "keep")
+    timings["compute"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    aggregates = _write(unit, image_planes, image_rule, labels_steps, intermediate)
+    timings["write"] = time.perf_counter() - t
+    if rows and "object_count" not in aggregates:
+        aggregates["object_count"] = len(rows)
+    return UnitResult(
+        unit.well, unit.site, ok=True, measurements=_columns(rows), aggregates=aggregates
+    )
+
+
+def run_step_into(step, planes, kinds, rows, unit):
+    """``run_step`` that appends the step's tables to ``rows`` in long format."""
+    out, out_kinds, tables = run_step(step, planes, kinds)
+    for group, table in tables:
+        rows.extend(_long_rows(unit, step.name, group, table))
+    return out, out_kinds
+
+
+def _update_latest(latest: dict, planes: Planes, kinds: dict, rule: str) -> None:
+    fresh: dict[tuple, dict] = {}
+    for k, v in planes.items():
+        if kinds.get(k) == "image":
+            fresh.setdefault((k.site, k.channel, k.timepoint), {})[k] = v
+    for group, by_key in fresh.items():
+        old = latest.get(group)
+        if (
+            old is None
+            or any(old[0].get(k) is not v for k, v in by_key.items())
+            or len(old[0]) != len(by_key)
+        ):
+            latest[group] = (by_key, rule)
+
+
+def _columns(rows: list[dict]) -> dict[str, list]:
+    columns: dict[str, list] = {}
+    for i, r in enumerate(rows):
+        for k in r:
+            columns.setdefault(k, [None] * i)
+        for k in columns:
+            columns[k].append(r.get(k))
+    return columns
+
+
+def _write(unit, image_planes, image_rule, labels_steps, intermediate) -> dict:
+    from napari_openhcs.memory import to_numpy
+    from napari_openhcs.pipeline.compiler import output_plate_paths
+    from napari_openhcs.storage.omezarr import OmeZarrPlateWriter
+
+    spec = unit.output
+    names = dict(spec.channel_names)
+    paths = output_plate_paths(spec, [name for name, _, _ in intermediate])
+    writers = [
+        OmeZarrPlateWriter(
+            p,
+            spec.rows,
+            spec.columns,
+            name=spec.plate_name,
+            ngff=spec.ngff,
+            compressor=spec.compressor,
+        )
+        for p in paths
+    ]
+    aggregates: dict[str, Any] = {}
+    count = 0
+    sites = sorted({k.site for k in image_planes})
+    for site in sites:
+        image, channels, zs = _field_array(image_planes, site, image_rule, spec.plate_dtype)
+        labels = {}
+        for name, planes in labels_steps:
+            labels.update(_labels_arrays(name, planes, site, zs))
+        writers[0].write_field(
+            unit.well,
+            site - 1,
+            image,
+            labels=labels or None,
+            channel_names=[names.get(c, f"channel {c}") for c in channels],
+            pixel_size=spec.pixel_size,
+        )
+        for writer, (_, planes, rule) in zip(writers[1:], intermediate, strict=True):
+            inter, ich, _ = _field_array(planes, site, rule, spec.plate_dtype)
+            writer.write_field(
+                unit.well,
+                site - 1,
+                inter,
+                channel_names=[names.get(c, f"channel {c}") for c in ich],
+                pixel_size=spec.pixel_size,
+            )
+        if labels_steps:
+            _, planes = labels_steps[-1]
+            for k, v in planes.items():
+                if k.site == site:
+                    lab = np.asarray(to_numpy(v))
+                    count += (
+                        int(np.count_nonzero(np.unique(lab)))
+                        if lab.dtype != bool
+                        else int(lab.any())
+                    )
+    if labels_steps:
+        aggregates["object_count"] = count
+    aggregates["fields"] = [s - 1 for s in sites]
+    return aggregates
+
+
+def unit_output_paths(unit: WorkUnit) -> list[Path]:
+    from napari_openhcs.pipeline.compiler import output_plate_paths
+
+    return output_plate_paths(unit.output, [])

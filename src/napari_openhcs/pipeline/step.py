@@ -1,0 +1,157 @@
+"""``Step`` and ``Pipeline``: what a user builds, in the dock, in JSON or in Python.
+
+A step's ``func`` is a *function pattern*: a registered function (a ``FunctionRef`` or its
+reference string), ``(function, kwargs)``, a list of those (a chain run in order), or a dict
+keyed by the value of the step's ``group_by`` component (one chain per channel, say; values
+the dict does not name pass through unchanged).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from napari_openhcs.errors import PipelineError
+from napari_openhcs.plates.index import COMPONENTS
+
+#: Components a step may stack or group by (a unit never spans wells).
+STEP_COMPONENTS = tuple(c for c in COMPONENTS if c != "well")
+
+
+def _ref_of(func: Any) -> str:
+    from napari_openhcs.registry import FunctionRef
+
+    if isinstance(func, FunctionRef):
+        return func.ref
+    if isinstance(func, str):
+        return func
+    if callable(func):
+        module = getattr(func, "__module__", None)
+        if module == "__main__":
+            raise PipelineError(
+                f"{getattr(func, '__name__', func)!r} is defined in __main__ (a script or "
+                "notebook): worker processes cannot import it. Put it in a module and register "
+                "it (see docs/writing-functions.md)."
+            )
+        name = getattr(func, "__qualname__", getattr(func, "__name__", None))
+        if module and name:
+            return f"{module}.{name}"
+    raise PipelineError(f"not a function reference: {func!r}")
+
+
+def normalize_chain(pattern: Any) -> list[tuple[str, dict]]:
+    """A chain as ``[(ref, kwargs), ...]`` from any single/tuple/list form."""
+    if isinstance(pattern, list):
+        chain = []
+        for item in pattern:
+            chain.extend(normalize_chain(item))
+        if not chain:
+            raise PipelineError("an empty function chain")
+        return chain
+    if isinstance(pattern, tuple):
+        if len(pattern) != 2 or not isinstance(pattern[1], dict):
+            raise PipelineError(f"a (function, kwargs) pair was expected, got {pattern!r}")
+        return [(_ref_of(pattern[0]), dict(pattern[1]))]
+    return [(_ref_of(pattern), {})]
+
+
+def normalize_pattern(pattern: Any) -> list[tuple[str, dict]] | dict[str, list[tuple[str, dict]]]:
+    """A chain, or ``{group value (str): chain}`` for dict patterns."""
+    if isinstance(pattern, dict):
+        if not pattern:
+            raise PipelineError("an empty group pattern")
+        return {str(k): normalize_chain(v) for k, v in pattern.items()}
+    return normalize_chain(pattern)
+
+
+@dataclass
+class Step:
+    """One step of a pipeline.
+
+    Parameters
+    ----------
+    func : pattern
+        See the module docstring.
+    name : str, optional
+        Shown in the dock and used for output names (default: the last function's name).
+    variable_components : list of str
+        What each call stacks along its first axis (default ``["z"]``: each call gets the
+        z-stack of one site, channel and timepoint).
+    group_by : str, optional
+        The component whose value selects the chain of a dict pattern (e.g. ``"channel"``).
+    input_source : {"previous", "start"}
+        Run on the previous step's output (default) or on the raw plate images.
+    materialize : bool
+        Write this step's output (labels under ``labels/``; images into their own plate).
+    enabled : bool
+        Disabled steps are kept in the pipeline but skipped.
+    scope : {"unit", "plate"}
+        ``"plate"``: not supported yet (raises a clear error when compiled).
+    output_dtype : str
+        ``"keep"``, ``"plate"`` (the plate's dtype, range-aware) or a NumPy dtype name.
+    """
+
+    func: Any
+    name: str | None = None
+    variable_components: list[str] = field(default_factory=lambda: ["z"])
+    group_by: str | None = None
+    input_source: str = "previous"
+    materialize: bool = False
+    enabled: bool = True
+    scope: str = "unit"
+    output_dtype: str = "keep"
+
+    def __post_init__(self) -> None:
+        self.variable_components = list(self.variable_components)
+        self.pattern = normalize_pattern(self.func)
+        if self.name is None:
+            chain = (
+                self.pattern
+                if isinstance(self.pattern, list)
+                else next(iter(self.pattern.values()))
+            )
+            self.name = chain[-1][0].rsplit(".", 1)[-1]
+        bad = [c for c in self.variable_components if c not in STEP_COMPONENTS]
+        if bad:
+            raise PipelineError(
+                f"step {self.name!r}: unknown variable component(s) {bad}; "
+                f"choose from {', '.join(STEP_COMPONENTS)}"
+            )
+        if self.group_by is not None:
+            if self.group_by not in STEP_COMPONENTS:
+                raise PipelineError(
+                    f"step {self.name!r}: group_by {self.group_by!r} is not one "
+                    f"of {', '.join(STEP_COMPONENTS)}"
+                )
+            if self.group_by in self.variable_components:
+                raise PipelineError(
+                    f"step {self.name!r}: group_by {self.group_by!r} cannot "
+                    "also be a variable component"
+                )
+        if isinstance(self.pattern, dict) and self.group_by is None:
+            raise PipelineError(f"step {self.name!r}: a dict pattern needs group_by")
+        if self.input_source not in ("previous", "start"):
+            raise PipelineError(
+                f"step {self.name!r}: input_source must be 'previous' or "
+                f"'start', got {self.input_source!r}"
+            )
+        if self.scope not in ("unit", "plate"):
+            raise PipelineError(f"step {self.name!r}: scope must be 'unit' or 'plate'")
+
+    def __eq__(self, other: object) -> bool:
+        from napari_openhcs.pipeline.jsonio import step_to_dict
+
+        return isinstance(other, Step) and step_to_dict(self) == step_to_dict(other)
+
+
+@dataclass
+class Pipeline:
+    """An ordered list of steps with a name."""
+
+    steps: list[Step]
+    name: str = "pipeline"
+
+    def __eq__(self, other: object) -> bool:
+        from napari_openhcs.pipeline.jsonio import pipeline_to_dict
+
+        return isinstance(other, Pipeline) and pipeline_to_dict(self) == pipeline_to_dict(other)
