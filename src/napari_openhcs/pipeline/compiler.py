@@ -57,7 +57,14 @@ def output_plate_paths(output: OutputSpec, intermediate: list[str]) -> list[Path
     ]
 
 
-def _check_kwargs(step_name: str, ref: str, kwargs: dict, info) -> dict:
+def check_kwargs(step_name: str, ref: str, kwargs: dict, info) -> dict:
+    """Check ``kwargs`` against the function's parameter specs; returns them with defaults.
+
+    Raises
+    ------
+    PipelineError
+        Unknown parameter names, values of the wrong type, values outside the choices.
+    """
     from napari_openhcs.registry import call_defaults
 
     specs = {p.name: p for p in info.params}
@@ -88,6 +95,13 @@ def _check_kwargs(step_name: str, ref: str, kwargs: dict, info) -> dict:
                 f"step {step_name!r}: {ref} parameter {key!r} must be "
                 f"{spec.annotation}, got {value!r}"
             )
+        if spec.bounds is not None and spec.annotation in ("int", "float"):
+            lo, hi = spec.bounds
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                raise PipelineError(
+                    f"step {step_name!r}: {ref} parameter {key!r}={value!r} is outside "
+                    f"its range [{lo}, {hi}]"
+                )
     return {**call_defaults(info), **kwargs}
 
 
@@ -102,7 +116,7 @@ def _resolve_chain(step_name: str, chain: list, gpus_present: bool):
             raise FunctionUnavailableError(
                 f"step {step_name!r}: {ref} cannot run here: {info.reason}"
             )
-        resolved.append((fn(ref), _check_kwargs(step_name, ref, kwargs, info)))
+        resolved.append((fn(ref), check_kwargs(step_name, ref, kwargs, info)))
         infos.append(info)
     return tuple(resolved), infos
 

@@ -86,6 +86,7 @@ def _chain_from_json(value: Any, where: str) -> list:
 
 def pipeline_from_dict(data: dict, source: str = "pipeline") -> Pipeline:
     """Build a pipeline from parsed JSON, checking every reference against the registry."""
+    from napari_openhcs.pipeline.compiler import check_kwargs
     from napari_openhcs.registry import get_info
 
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -106,12 +107,13 @@ def pipeline_from_dict(data: dict, source: str = "pipeline") -> Pipeline:
                 str(k): [(r, kw) for r, kw in _chain_from_json(v, where)]
                 for k, v in func["groups"].items()
             }
-            refs = [r for chain in pattern.values() for r, _ in chain]
         else:
             pattern = _chain_from_json(func, where)
-            refs = [r for r, _ in pattern]
-        for ref in refs:
-            get_info(ref)  # UnknownFunctionError (exit 2) for anything unregistered
+        chains = pattern.values() if isinstance(pattern, dict) else [pattern]
+        for chain in chains:
+            for ref, kwargs in chain:
+                # UnknownFunctionError (exit 2) for anything unregistered, e.g. "os.system"
+                check_kwargs(raw.get("name") or where, ref, kwargs, get_info(ref))
         fields = {k: raw[k] for k in _DEFAULTS if k in raw}
         steps.append(Step(func=_as_step_func(pattern), name=raw.get("name"), **fields))
     if not steps:
