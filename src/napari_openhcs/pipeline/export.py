@@ -26,7 +26,7 @@ from napari_openhcs import Pipeline, Step, fn, run_plate
 
 '''
 
-_FOOTER = '''
+_FOOTER = """
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
@@ -42,7 +42,7 @@ def main(argv=None):
 
 if __name__ == "__main__":
     raise SystemExit(main())
-'''
+"""
 
 
 def _call(ref: str, kwargs: dict) -> str:
