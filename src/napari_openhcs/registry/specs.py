@@ -108,7 +108,7 @@ def _type_from_doc(type_line: str) -> str | None:
         ("str", "str"),
     ):
         if re.search(rf"\b{word}", t):
-            if "sequence" in t or "tuple" in t or "array" in t:
+            if any(w in t for w in ("sequence", "tuple", "array", "iterable", "list")):
                 return "tuple[float, ...]" if kind in ("float", "int") else "any"
             return kind
     return None
@@ -290,6 +290,8 @@ def param_specs(func: Any, ref: str, overrides: dict | None = None) -> tuple[Par
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value
+    if isinstance(value, range):
+        return list(value)
     if isinstance(value, (tuple, list)):
         items = [_jsonable(v) for v in value]
         return items if all(v is not _UNSET for v in items) else None
@@ -306,40 +308,144 @@ _UNSET = object()
 
 
 # -- forms ----------------------------------------------------------------------------------
+# One small mapping from a spec to a magicgui-native widget, shared by the GUI and its test.
+# It returns plain Python types and option dicts only; magicgui is never imported here.
+#
+# - int / float: a spin box with ``min``/``max`` from the bounds (never clamping the default);
+# - bool: a check box; str / int with choices: a combo box (``nullable`` when None is allowed);
+# - footprint ``{"disk": 5}``: a ``(shape, size)`` tuple edit (a shape combo box + a size spin
+#   box); multi-size footprints (``{"rectangle": [3, 5]}``) fall back to literal text;
+# - tuple[float, ...] / tuple[int, ...]: a list edit (an empty list means None);
+# - everything else, and numbers whose default is None: a line edit holding a Python literal
+#   (empty text means None; ``nan``/``inf`` are read as floats), parsed back by ``spec_value``.
+
+_PLAIN = {"int": int, "float": float, "bool": bool, "str": str}
+_SEQUENCES = {"tuple[float, ...]": float, "tuple[int, ...]": int}
+
+
+def _widget_kind(spec: ParamSpec) -> str:
+    if spec.annotation == "footprint":
+        from napari_openhcs.registry.reference import FOOTPRINT_SHAPES
+
+        d = spec.default
+        ok = (
+            isinstance(d, dict)
+            and len(d) == 1
+            and next(iter(d)) in FOOTPRINT_SHAPES
+            and isinstance(next(iter(d.values())), int)
+        )
+        return "footprint" if ok else "literal"
+    if spec.choices is not None:
+        return "choice"
+    if spec.annotation in _SEQUENCES:
+        return "sequence" if spec.default is None or isinstance(spec.default, list) else "literal"
+    if isinstance(spec.default, float) and spec.default != spec.default:
+        return "literal"  # NaN ("use the image's own value"): a spin box cannot show it
+    if spec.annotation in _PLAIN and spec.default is not None:
+        return "plain"
+    if spec.annotation == "str":
+        return "plain"
+    return "literal"
+
+
 def widget_annotation(spec: ParamSpec) -> Any:
     """The Python type a form widget is built for (magicgui's ``annotation=``).
 
-    Footprints are edited as ``"disk:5"`` style text? No: as a ``(shape, size)`` pair is not
-    native to magicgui, so a footprint is shown as a choice of shape names plus a size in
-    two widgets by the GUI; this returns ``str`` for the shape part. Plain types map
-    directly; ``any`` maps to ``str`` holding a Python literal.
+    See the mapping above; values go through ``widget_value`` and come back through
+    ``spec_value``.
     """
-    mapping = {
-        "int": int,
-        "float": float,
-        "bool": bool,
-        "str": str,
-        "tuple[float, ...]": tuple[float, ...],
-        "tuple[int, ...]": tuple[int, ...],
-    }
-    base = mapping.get(spec.annotation, str)
-    if spec.optional and spec.annotation in ("int", "float", "str"):
-        return typing.Optional[base]  # noqa: UP045 - magicgui reads Optional[...]
-    return base
+    kind = _widget_kind(spec)
+    if kind == "footprint":
+        from napari_openhcs.registry.reference import FOOTPRINT_SHAPES
+
+        return tuple[typing.Literal[FOOTPRINT_SHAPES], int]
+    if kind == "sequence":
+        return list[_SEQUENCES[spec.annotation]]
+    if kind == "choice":
+        types = {type(c) for c in spec.choices}
+        return types.pop() if len(types) == 1 else object
+    if kind == "plain":
+        return _PLAIN[spec.annotation]
+    return str
 
 
 def widget_options(spec: ParamSpec) -> dict:
     """magicgui widget options: choices, or min/max/step that never clamp the default."""
+    kind = _widget_kind(spec)
     options: dict[str, Any] = {}
-    if spec.choices is not None:
+    if kind == "choice":
         options["choices"] = list(spec.choices)
-        return options
-    if spec.annotation in ("int", "float") and spec.bounds is not None:
+        if spec.optional or spec.default is None:
+            options["nullable"] = True
+    elif kind == "plain" and spec.annotation in ("int", "float") and spec.bounds is not None:
         lo, hi = spec.bounds
         if lo is not None:
             options["min"] = lo
         if hi is not None:
             options["max"] = hi
         if spec.annotation == "float":
-            options["step"] = 0.1
+            options["step"] = _float_step(spec.default)
     return options
+
+
+def _float_step(default: Any) -> float:
+    """A spin-box step fine enough that the default shows all its decimals (magicgui shows
+    as many decimals as the step needs, two at least)."""
+    text = repr(float(default)) if isinstance(default, (int, float)) else "0.0"
+    if "e-" in text:
+        mantissa, exponent = text.split("e-")
+        digits = int(exponent) + len(mantissa.partition(".")[2].rstrip("0"))
+    elif "e" in text:
+        digits = 0
+    else:
+        digits = len(text.partition(".")[2].rstrip("0"))
+    return 0.1 if digits <= 1 else 10.0**-digits
+
+
+def widget_value(spec: ParamSpec, value: Any = _UNSET) -> Any:
+    """``value`` (default: the spec's default) as the widget of ``widget_annotation`` holds it."""
+    value = spec.default if value is _UNSET else value
+    kind = _widget_kind(spec)
+    if kind == "footprint" and isinstance(value, dict):
+        ((shape, size),) = value.items()
+        return (shape, size)
+    if kind == "sequence":
+        return [] if value is None else list(value)
+    if kind == "plain" and spec.annotation == "str":
+        return "" if value is None else value
+    if kind == "literal":
+        return "" if value is None else repr(value)
+    return value
+
+
+def spec_value(spec: ParamSpec, value: Any) -> Any:
+    """The parameter value from a widget value (inverse of ``widget_value``).
+
+    Raises ``ValueError`` for literal text that is not a Python literal.
+    """
+    import ast
+
+    kind = _widget_kind(spec)
+    if kind == "footprint":
+        shape, size = value
+        return {shape: int(size)}
+    if kind == "sequence":
+        return list(value) if value else None
+    if kind == "plain" and spec.annotation == "str":
+        return None if value == "" and spec.optional else value
+    if kind == "literal":
+        text = str(value).strip()
+        if not text:
+            return None
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            pass
+        try:
+            return float(text)  # nan, inf, -inf
+        except ValueError as exc:
+            raise ValueError(
+                f"{spec.name}: {text!r} is not a value (write a number, a list such as "
+                "[1, 2], a quoted text or leave it empty)"
+            ) from exc
+    return value
