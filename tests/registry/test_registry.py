@@ -97,14 +97,44 @@ def test_cache_is_invalidated_when_a_library_version_changes(tmp_path, monkeypat
         old_key = registry_index.cache_key()
         from napari_openhcs.registry.libraries import skimage as sk_lib
 
+        old_fingerprint = registry_index.fingerprint()
         monkeypatch.setattr(sk_lib, "versions", lambda: {"scikit-image": "99.0"})
         assert registry_index.cache_key() != old_key
+        # An upgrade also renames the package's dist-info entry, which the warm-start
+        # fingerprint sees.
+        dists = registry_index.installed_distributions()
+        monkeypatch.setattr(
+            registry_index,
+            "installed_distributions",
+            lambda: [*dists, "scikit_image-99.0.dist-info"],
+        )
+        assert registry_index.fingerprint() != old_fingerprint
         built = []
         real_build = registry_index.build_index
         monkeypatch.setattr(registry_index, "build_index", lambda: built.append(1) or real_build())
         registry_index.clear()
         registry_index.load_index()
         assert built == [1]
+    finally:
+        registry_index.clear()
+
+
+def test_same_versions_with_other_files_reuse_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    registry_index.clear()
+    try:
+        registry_index.load_index()
+        dists = registry_index.installed_distributions()
+        monkeypatch.setattr(
+            registry_index, "installed_distributions", lambda: [*dists, "unrelated.pth"]
+        )
+        monkeypatch.setattr(
+            registry_index, "build_index", lambda: pytest.fail("index rebuilt needlessly")
+        )
+        registry_index.clear()
+        assert "skimage.filters.gaussian" in registry_index.load_index()
+        stored = json.loads(registry_index.cache_path().read_text())
+        assert stored["fingerprint"] == registry_index.fingerprint()
     finally:
         registry_index.clear()
 

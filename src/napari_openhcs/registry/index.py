@@ -6,6 +6,11 @@ and a cheap device signature (``/dev/nvidia*`` and the OpenCL ICD files present,
 ``CUDA_VISIBLE_DEVICES`` and ``OCL_ICD_VENDORS``), so computing the key imports no library.
 A changed key or a corrupt file rebuilds it; ``OPENHCS_DISABLE_REGISTRY_CACHE=1`` turns the
 cache off. Building imports the libraries (a few seconds); reading the cache imports none.
+
+A warm start first compares a cheaper fingerprint stored with the cache: the device
+signature plus the names of the ``*.dist-info``/``*.egg-info`` entries (which carry the
+versions) and ``.pth`` files on ``sys.path``. Installing, removing or upgrading any package
+changes it; only then is the full key (``importlib.metadata`` lookups) computed.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import importlib
 import json
 import logging
 import os
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -59,6 +65,31 @@ def cache_key() -> str:
     return hashlib.sha256(blob).hexdigest()[:24]
 
 
+def installed_distributions() -> list[str]:
+    """Names of the distribution metadata entries on ``sys.path`` (they include versions)."""
+    names: list[str] = []
+    for entry in sys.path:
+        try:
+            with os.scandir(entry or ".") as it:
+                names.extend(
+                    e.name for e in it if e.name.endswith((".dist-info", ".egg-info", ".pth"))
+                )
+        except OSError:
+            continue
+    return sorted(names)
+
+
+def fingerprint() -> str:
+    """A cheap stand-in for :func:`cache_key`: no metadata parsing, no library import."""
+    parts = {
+        "format": CACHE_FORMAT,
+        "devices": device_signature(),
+        "dists": installed_distributions(),
+    }
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:24]
+
+
 def cache_path() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "napari-openhcs" / "registry.json"
@@ -87,7 +118,8 @@ def build_index() -> dict[str, FunctionInfo]:
     return index
 
 
-def _read_cache(path: Path, key: str) -> dict[str, FunctionInfo] | None:
+def _read_cache_file(path: Path) -> dict | None:
+    """The cache file's content, or ``None`` (one warning if it exists but is corrupt)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -95,8 +127,13 @@ def _read_cache(path: Path, key: str) -> dict[str, FunctionInfo] | None:
     except (OSError, ValueError) as exc:
         log.warning("registry cache %s is unreadable (%s); rebuilding it", path, exc)
         return None
-    if not isinstance(data, dict) or data.get("key") != key:
+    if not isinstance(data, dict) or not isinstance(data.get("functions"), list):
+        log.warning("registry cache %s is corrupt; rebuilding it", path)
         return None
+    return data
+
+
+def _index_from(data: dict, path: Path) -> dict[str, FunctionInfo] | None:
     try:
         return {d["ref"]: FunctionInfo.from_dict(d) for d in data["functions"]}
     except (KeyError, TypeError, ValueError) as exc:
@@ -104,8 +141,9 @@ def _read_cache(path: Path, key: str) -> dict[str, FunctionInfo] | None:
         return None
 
 
-def _write_cache(path: Path, key: str, index: dict[str, FunctionInfo]) -> None:
-    data = {"key": key, "functions": [info.to_dict() for info in index.values()]}
+def _write_cache(path: Path, key: str, quick: str, index: dict[str, FunctionInfo]) -> None:
+    functions = [info.to_dict() for info in index.values()]
+    data = {"key": key, "fingerprint": quick, "functions": functions}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".registry.", suffix=".tmp", dir=path.parent)
@@ -123,14 +161,24 @@ def load_index(refresh: bool = False) -> dict[str, FunctionInfo]:
         if _index is not None and not refresh:
             return _index
         use_cache = os.environ.get("OPENHCS_DISABLE_REGISTRY_CACHE", "") not in ("1", "true")
-        key = cache_key()
         index = None
         if use_cache and not refresh:
-            index = _read_cache(cache_path(), key)
+            path = cache_path()
+            data = _read_cache_file(path)
+            if data is not None:
+                quick = fingerprint()
+                if data.get("fingerprint") == quick:
+                    index = _index_from(data, path)
+                else:
+                    key = cache_key()
+                    if data.get("key") == key:
+                        index = _index_from(data, path)
+                        if index is not None:  # same versions, other files: new fingerprint
+                            _write_cache(path, key, quick, index)
         if index is None:
             index = build_index()
             if use_cache:
-                _write_cache(cache_path(), key, index)
+                _write_cache(cache_path(), cache_key(), fingerprint(), index)
         _index = index
         return index
 
