@@ -1,99 +1,152 @@
-"""Export a pipeline as a runnable Python script that rebuilds it and runs it headless.
+"""Export a pipeline as a runnable Python script (``napari-openhcs export``).
 
-The script calls ``fn("...")`` for every function, so it is honest about running the
-registered, wrapped function, and it takes the plate and output folders from the command line::
+The script rebuilds the same pipeline from ``fn("...")`` references with ``Step`` and
+``Pipeline`` and runs it headless with ``run_plate``::
 
-    python my_pipeline.py PLATE OUT [--executor serial|processes|dask]
+    python my_pipeline.py PLATE OUT [--executor processes] [--workers N] [--wells A01,B02]
+
+It also defines a module-level ``pipeline``, so ``napari-openhcs run --pipeline my_pipeline.py
+--allow-python`` loads the same pipeline.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from napari_openhcs.pipeline.jsonio import _DEFAULTS
 from napari_openhcs.pipeline.step import Pipeline, Step
 
-_HEADER = '''"""{name}: exported from napari-openhcs; rebuilds the pipeline and runs it headless.
+_RUNNER = '''
 
-Usage: python {script} PLATE OUT [--executor processes|serial|dask] [--wells A01,B02]
-"""
-
-import argparse
-
-from napari_openhcs import Pipeline, Step, fn, run_plate
-
-'''
-
-_FOOTER = """
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("plate", help="the plate folder (read-only)")
-    parser.add_argument("out", help="the output folder")
-    parser.add_argument("--executor", default="processes")
-    parser.add_argument("--wells", default=None, help="comma-separated wells (default: all)")
+def main(argv=None) -> int:
+    """Run the pipeline over a plate; returns the exit code (0, 1 or 130)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("plate", help="plate folder (ImageXpress, Opera Phenix or OME-Zarr)")
+    parser.add_argument("out", help="output folder")
+    parser.add_argument("--executor", choices=["processes", "serial", "dask"], default="processes")
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--wells", default=None, help="comma-separated wells, e.g. A01,B02")
+    parser.add_argument("--scheduler-file", default=None, help="Dask scheduler file")
+    parser.add_argument("--overwrite", action="store_true", help="re-run finished wells")
     args = parser.parse_args(argv)
-    wells = args.wells.split(",") if args.wells else None
-    report = run_plate(args.plate, pipeline, args.out, executor=args.executor, wells=wells)
+    wells = [w.strip() for w in args.wells.split(",") if w.strip()] if args.wells else None
+    try:
+        report = run_plate(
+            args.plate,
+            pipeline,
+            args.out,
+            executor=args.executor,
+            workers=args.workers,
+            wells=wells,
+            scheduler_file=args.scheduler_file,
+            overwrite=args.overwrite,
+        )
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except RunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cancelled", file=sys.stderr)
+        return 130
+    for well in report.failed:
+        info = report.wells[well]
+        print(f"FAILED well {well}: {info.get('error')}", file=sys.stderr)
+    print(f"{len(report.finished)}/{len(report.wells)} wells finished -> {report.out}")
     return report.exit_code
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
-"""
+    sys.exit(main())
+'''
 
 
-def _call(ref: str, kwargs: dict) -> str:
-    call = f"fn({json.dumps(ref)})"
-    return call if not kwargs else f"({call}, {kwargs!r})"
+def _py(value: object) -> str:
+    """A Python literal for a JSON value (``repr`` round-trips str, int, float, bool, None)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_py(k)}: {_py(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_py(v) for v in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value)  # a valid Python literal, in double quotes
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return f'float("{value}")'
+    return repr(value)
 
 
 def _chain_code(chain: list[tuple[str, dict]]) -> str:
-    items = [_call(ref, kwargs) for ref, kwargs in chain]
+    items = [
+        f"fn({_py(ref)})" if not kwargs else f"(fn({_py(ref)}), {_py(kwargs)})"
+        for ref, kwargs in chain
+    ]
     return items[0] if len(items) == 1 else "[" + ", ".join(items) + "]"
 
 
 def _step_code(step: Step) -> str:
     pattern = step.pattern
     if isinstance(pattern, dict):
-        inner = ", ".join(f"{k!r}: {_chain_code(v)}" for k, v in pattern.items())
-        func = "{" + inner + "}"
+        func = "{" + ", ".join(f"{_py(k)}: {_chain_code(v)}" for k, v in pattern.items()) + "}"
     else:
         func = _chain_code(pattern)
-    args = [f"func={func}", f"name={step.name!r}"]
+    lines = [f"        func={func},", f"        name={_py(step.name)},"]
     for key, default in _DEFAULTS.items():
-        value: Any = getattr(step, key)
+        value = getattr(step, key)
         if key == "variable_components" or value != default:
-            args.append(f"{key}={value!r}")
-    return "        Step(\n" + "".join(f"            {a},\n" for a in args) + "        ),\n"
+            lines.append(f"        {key}={_py(value)},")
+    return "    Step(\n" + "\n".join(lines) + "\n    ),"
 
 
-def pipeline_to_script(pipeline: Pipeline, script_name: str = "pipeline.py") -> str:
-    """Python source that rebuilds ``pipeline`` as ``pipeline`` and runs it from the command line.
+def pipeline_to_script(pipeline: Pipeline, source: str | None = None) -> str:
+    """The text of a runnable Python script that rebuilds and runs ``pipeline``.
 
-    Examples
-    --------
-    >>> from napari_openhcs.pipeline import Pipeline, Step
-    >>> code = pipeline_to_script(
-    ...     Pipeline([Step("napari_openhcs.functions.max_projection")], name="demo")
-    ... )
-    >>> 'fn("napari_openhcs.functions.max_projection")' in code.replace("'", '"')
-    True
+    Parameters
+    ----------
+    pipeline : Pipeline
+        The pipeline (only registered function references can be exported).
+    source : str, optional
+        Where the pipeline came from, named in the script's docstring.
+
+    Returns
+    -------
+    str
+        Python source; it runs the pipeline headless under ``if __name__ == "__main__":``.
     """
-    body = "".join(_step_code(s) for s in pipeline.steps)
+    origin = f" (exported from {Path(source).name})" if source else ""
+    title = json.dumps(pipeline.name)[1:-1]
+    steps = "\n".join(_step_code(s) for s in pipeline.steps)
     return (
-        _HEADER.format(name=pipeline.name, script=script_name)
-        + f"pipeline = Pipeline(\n    [\n{body}    ],\n    name={pipeline.name!r},\n)\n"
-        + _FOOTER
+        f'"""Pipeline \'{title}\'{origin}: run it over a plate with napari-openhcs.\n\n'
+        "Usage: python SCRIPT.py PLATE OUT [--executor processes|serial|dask] [--workers N]\n"
+        '"""\n\n'
+        "import argparse\n"
+        "import sys\n\n"
+        "from napari_openhcs.errors import InputError, RunError\n"
+        "from napari_openhcs.execution.run import run_plate\n"
+        "from napari_openhcs.pipeline import Pipeline, Step\n"
+        "from napari_openhcs.registry import fn\n\n"
+        f"pipeline = Pipeline(\n    [\n{_indent(steps)}\n    ],\n    name={_py(pipeline.name)},\n)\n"
+        + _RUNNER
     )
 
 
-def export_pipeline(pipeline: Pipeline, path: str | Path) -> Path:
-    """Write ``pipeline`` as a runnable script at ``path`` (atomically)."""
-    from napari_openhcs.execution.records import atomic_write_text
+def _indent(text: str) -> str:
+    return "\n".join(("    " + line) if line else line for line in text.splitlines())
 
-    path = Path(path)
-    atomic_write_text(path, pipeline_to_script(pipeline, path.name))
-    return path
+
+def export_pipeline(pipeline_source: str | Path, target: str | Path) -> Path:
+    """Load a pipeline (JSON file or built-in name) and write it as a script to ``target``.
+
+    Raises
+    ------
+    PipelineError
+        The pipeline cannot be loaded (unknown functions, bad JSON, a ``.py`` file, ...).
+    """
+    from napari_openhcs.execution.records import atomic_write_text
+    from napari_openhcs.pipeline.jsonio import load_pipeline
+
+    pipe = load_pipeline(str(pipeline_source), allow_python=False)
+    target = Path(target)
+    atomic_write_text(target, pipeline_to_script(pipe, source=str(pipeline_source)))
+    return target
