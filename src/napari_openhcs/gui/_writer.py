@@ -157,8 +157,8 @@ def _axes(ndim: int, labels: Any) -> str:
 def _ngff_axes(array, labels: Any, scale: list) -> tuple[Any, str, list]:
     """Drop length-1 axes whose names are not OME-NGFF ones, then name the rest."""
     if labels and len(labels) == array.ndim:
-        keep = [i for i, a in enumerate(labels) if str(a) in _NGFF_AXES or array.shape[i] != 1]
-        extra = [str(labels[i]) for i in keep if str(labels[i]) not in _NGFF_AXES]
+        keep = [i for i, a in enumerate(labels) if not _named_other(a) or array.shape[i] != 1]
+        extra = [str(labels[i]) for i in keep if _named_other(labels[i])]
         if extra:
             raise InputError(
                 f"axis {extra[0]!r} has no OME-Zarr equivalent; keep one position of it "
@@ -179,6 +179,12 @@ def _ngff_axes(array, labels: Any, scale: list) -> tuple[Any, str, list]:
         axes = "".join(axes[i] for i in order)
         scale = [scale[i] for i in order]
     return array, axes, [float(s) for s in scale]
+
+
+def _named_other(label: Any) -> bool:
+    """Whether an axis label is a real name (not napari's default ``"-1"``) outside NGFF's."""
+    text = str(label)
+    return text not in _NGFF_AXES and not text.lstrip("-").isdigit()
 
 
 def _hex_color(colormap: Any) -> str | None:
