@@ -10,7 +10,7 @@ import pytest
 
 from napari_openhcs.errors import PipelineError, UnknownFunctionError
 from napari_openhcs.pipeline import Pipeline, Step, load_pipeline, save_pipeline
-from napari_openhcs.pipeline.export import export_pipeline, pipeline_to_script
+from napari_openhcs.pipeline.export import pipeline_to_script
 from napari_openhcs.pipeline.jsonio import BUILTIN, dumps
 from napari_openhcs.registry import fn
 

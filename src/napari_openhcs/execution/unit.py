@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from napari_openhcs.errors import PipelineError
+from napari_openhcs.pipeline.dtypes import cast_for_output
 from napari_openhcs.pipeline.units import CompiledStep, UnitError, UnitResult, WorkUnit
 from napari_openhcs.plates.index import ImageKey
 
@@ -56,12 +57,16 @@ def _stack(arrays: list) -> Any:
     return stack_any(arrays)
 
 
-def run_chain(chain, stack, whole_volume: bool, step: str):
-    """Run a resolved chain; returns (result stack, output kind, special outputs list)."""
+def run_chain(chain, stack, whole_volume: bool, step: str, group=(), plate_results=None):
+    """Run a resolved chain; returns (result stack, output kind, special outputs list).
+
+    Keyword values ``{"plate_step": name}`` become the plate step's plane for ``group``.
+    """
     specials: list[tuple[str, Any]] = []
     kind = None
     for func, kwargs in chain:
         try:
+            kwargs = _with_plate_results(kwargs, dict(group), plate_results or {})
             out = func(stack, whole_volume=whole_volume, **kwargs)
         except Exception as exc:  # noqa: BLE001 - re-raised with the step and function
             raise StepFailed(step, func.ref, exc) from exc
@@ -75,8 +80,13 @@ def run_chain(chain, stack, whole_volume: bool, step: str):
     return stack, kind, specials
 
 
-def run_step(step: CompiledStep, planes: Planes, kinds: dict) -> tuple[Planes, dict, list]:
-    """Apply one step to every group of planes; returns new planes, kinds and tables."""
+def run_step(
+    step: CompiledStep, planes: Planes, kinds: dict, plate_results: dict | None = None
+) -> tuple[Planes, dict, list]:
+    """Apply one step to every group of planes; returns new planes, kinds and tables.
+
+    ``plate_results`` maps a plate step's name to ``load_plate_result(path)``.
+    """
     stacked = step.variable_components
     whole = "z" in stacked
     out: Planes = {}
@@ -94,7 +104,7 @@ def run_step(step: CompiledStep, planes: Planes, kinds: dict) -> tuple[Planes, d
         else:
             chain = step.pattern
         stack = _stack([planes[k] for k in keys])
-        result, kind, specials = run_chain(chain, stack, whole, step.name)
+        result, kind, specials = run_chain(chain, stack, whole, step.name, group, plate_results)
         n_in, n_out = len(keys), int(result.shape[0]) if result.ndim == 3 else 1
         if result.ndim == 2:
             result = result[None]
@@ -124,24 +134,6 @@ def run_step(step: CompiledStep, planes: Planes, kinds: dict) -> tuple[Planes, d
     return out, out_kinds, tables
 
 
-def _cast(array: np.ndarray, rule: str, plate_dtype: str | None) -> np.ndarray:
-    if array.dtype == bool:
-        return array.astype(np.uint8)
-    if rule == "keep":
-        return array.astype(np.float32) if array.dtype == np.float64 else array
-    target = np.dtype(plate_dtype if rule == "plate" else rule)
-    if rule == "plate" and array.dtype.kind == "f" and target.kind in "ui":
-        info = np.iinfo(target)
-        lo, hi = float(np.nanmin(array)), float(np.nanmax(array))
-        if lo >= 0.0 and hi <= 1.0:  # scikit-image style [0, 1] floats: rescale to the range
-            return np.round(array * info.max).astype(target)
-        return np.clip(np.round(array), info.min, info.max).astype(target)
-    if target.kind in "ui" and array.dtype.kind in "fiu":
-        info = np.iinfo(target)
-        return np.clip(array, info.min, info.max).astype(target)
-    return array.astype(target)
-
-
 def _field_array(planes: Planes, site: int, dtype_rule: str, plate_dtype: str | None):
     from napari_openhcs.memory import to_numpy
 
@@ -161,7 +153,7 @@ def _field_array(planes: Planes, site: int, dtype_rule: str, plate_dtype: str | 
                         f"site {site}: no plane for timepoint {t}, channel {c}, "
                         f"z {z} after the pipeline"
                     )
-                plane = _cast(np.asarray(to_numpy(planes[key])), dtype_rule, plate_dtype)
+                plane = cast_for_output(np.asarray(to_numpy(planes[key])), dtype_rule, plate_dtype)
                 if arr is None:
                     arr = np.zeros((len(ts), len(cs), len(zs), *first.shape[-2:]), plane.dtype)
                 arr[ti, ci, zi] = plane
@@ -235,12 +227,18 @@ def run_unit(unit: WorkUnit, emit: Callable[[dict], None] | None = None) -> Unit
         with running_unit(unit), gpu_ctx:
             result = _run(unit, send, timings)
     except StepFailed as exc:
+        message = str(exc)
+        if "OutOfMemory" in type(exc.original).__name__:
+            message = (
+                f"GPU out of memory in step {exc.step!r} ({exc.function}) for {unit.label}"
+                f"{'' if unit.gpu is None else f' on GPU {unit.gpu}'}: {message}"
+            )
         error = UnitError(
             unit.well,
             unit.site,
             exc.step,
             exc.function,
-            str(exc),
+            message,
             "".join(traceback.format_exception(exc.original)),
         )
         result = UnitResult(unit.well, unit.site, ok=False, error=error)
@@ -260,6 +258,7 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
     from napari_openhcs.plates import read_plane
 
     t = time.perf_counter()
+    plate_results = {name: load_plate_result(path) for name, path in unit.plate_results}
     raw: Planes = {key: read_plane(unit.plate_format, loc) for key, loc in unit.images}
     timings["read"] = time.perf_counter() - t
     planes, kinds = dict(raw), {k: "image" for k in raw}
@@ -274,7 +273,7 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
     for step in unit.steps:
         source = raw if step.input_source == "start" else planes
         source_kinds = {k: "image" for k in raw} if step.input_source == "start" else kinds
-        planes, kinds = run_step_into(step, source, source_kinds, rows, unit)
+        planes, kinds = run_step_into(step, source, source_kinds, rows, unit, plate_results)
         _update_latest(latest, planes, kinds, step.output_dtype)
         images = {k: v for k, v in planes.items() if kinds[k] == "image"}
         labelled = {k: v for k, v in planes.items() if kinds[k] in ("labels", "mask")}
@@ -297,9 +296,9 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
     )
 
 
-def run_step_into(step, planes, kinds, rows, unit):
+def run_step_into(step, planes, kinds, rows, unit, plate_results=None):
     """``run_step`` that appends the step's tables to ``rows`` in long format."""
-    out, out_kinds, tables = run_step(step, planes, kinds)
+    out, out_kinds, tables = run_step(step, planes, kinds, plate_results)
     for group, table in tables:
         rows.extend(_long_rows(unit, step.name, group, table))
     return out, out_kinds
@@ -394,3 +393,85 @@ def unit_output_paths(unit: WorkUnit) -> list[Path]:
     from napari_openhcs.pipeline.compiler import output_plate_paths
 
     return output_plate_paths(unit.output, [])
+
+
+# -- plate-scope steps ---------------------------------------------------------------------
+
+
+def run_plate_step(job) -> Path:
+    """Run a plate-scope step once and save its result; returns the ``.npy`` path.
+
+    All planes of ``job.images`` (a sample of wells) are read; wells and sites are stacked
+    together with the step's ``variable_components``, and the step runs once per remaining
+    group (e.g. per channel), each call returning one plane. The planes are saved as
+    ``(groups, y, x)`` in ``job.result_path`` with a ``.json`` sidecar naming each group's
+    components, both written atomically.
+    """
+    import dataclasses
+    import json
+    import os
+
+    from napari_openhcs.memory import to_numpy
+    from napari_openhcs.plates import read_plane
+
+    step = job.step
+    stacked = tuple(dict.fromkeys(("site", *step.variable_components)))
+    compiled = dataclasses.replace(step, variable_components=stacked)
+    raw: Planes = {key: read_plane(job.plate_format, loc) for key, loc in job.images}
+    kinds = {k: "image" for k in raw}
+    out, _kinds, _tables = run_step(compiled, raw, kinds)
+    groups, planes = [], []
+    for key in sorted(out, key=lambda k: (k.channel, k.z, k.timepoint)):
+        if key not in raw or out[key] is not raw[key]:  # skip planes a group dict passed through
+            fields = _fields(key)
+            groups.append({c: fields[c] for c in ("channel", "z", "timepoint") if c not in stacked})
+            planes.append(np.asarray(to_numpy(out[key])))
+    if not planes:
+        raise PipelineError(f"plate step {step.name!r} produced no result")
+    path = Path(job.result_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        np.save(fh, np.stack(planes))
+    meta = path.with_suffix(".json")
+    meta_tmp = meta.with_name(f".{meta.name}.{os.getpid()}.tmp")
+    meta_tmp.write_text(json.dumps({"step": step.name, "groups": groups}, indent=2))
+    os.replace(meta_tmp, meta)
+    os.replace(tmp, path)
+    return path
+
+
+def load_plate_result(path: str | Path) -> tuple[list[dict], np.ndarray]:
+    """A saved plate-step result: its groups (component → value) and ``(groups, y, x)``."""
+    import json
+
+    path = Path(path)
+    if not path.exists():
+        raise PipelineError(
+            f"plate step result {path} is missing: the plate step must run before the units"
+        )
+    meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    return meta["groups"], np.load(path)
+
+
+def _with_plate_results(kwargs: dict, group: dict, plate_results: dict) -> dict:
+    from napari_openhcs.pipeline.compiler import plate_step_name
+
+    resolved = dict(kwargs)
+    for key, value in kwargs.items():
+        name = plate_step_name(value)
+        if name is None:
+            continue
+        groups, planes = plate_results[name]
+        matches = [
+            i
+            for i, g in enumerate(groups)
+            if all(c in group and str(group[c]) == str(v) for c, v in g.items())
+        ]
+        if len(matches) != 1:
+            raise PipelineError(
+                f"no single result of plate step {name!r} for {group or 'this stack'} "
+                f"(it has {groups}); group both steps by the same components"
+            )
+        resolved[key] = planes[matches[0]]
+    return resolved

@@ -1,8 +1,9 @@
 """The compiler: validate a pipeline against a plate, then freeze it into work units.
 
 Everything is checked before any pixel is read: unknown or unavailable functions, parameter
-names, types and choices, group values the plate does not have, components. The unit of
-work is a (well, site) unless a step stacks sites, then a whole well.
+names, types, choices and ranges, group values the plate does not have, components, wells,
+plate-step references. The unit of work is a (well, site) unless a step stacks sites, then a
+whole well; plate-scope steps become jobs run once before the units.
 """
 
 from __future__ import annotations
@@ -17,6 +18,32 @@ from napari_openhcs.errors import PipelineError, PlateError
 from napari_openhcs.pipeline.step import Pipeline
 from napari_openhcs.pipeline.units import CompiledStep, OutputSpec, WorkUnit
 from napari_openhcs.plates.index import PlateIndex
+
+#: A plate-scope step reads at most this many wells, spread evenly over the chosen wells.
+PLATE_STEP_MAX_WELLS = 16
+
+
+@dataclass(frozen=True)
+class PlateStepJob:
+    """A ``scope="plate"`` step, run once before the units by ``run_plate_step``.
+
+    It reads the raw planes of ``images`` (a sample of wells), stacks wells and sites (plus the
+    step's ``variable_components``) and runs the step once per remaining group (e.g. per
+    channel); each call must return one plane. The result is saved as ``result_path``
+    (``<out>/.openhcs/plate_steps/<step>.npy``, one plane per group) with a JSON sidecar naming
+    the groups. Later unit steps receive it through a keyword argument written
+    ``{"plate_step": "<step>"}``: the plane of the matching group (e.g. the same channel).
+    """
+
+    run_id: str
+    step: CompiledStep
+    plate_format: str
+    images: tuple
+    result_path: str
+
+    @property
+    def step_name(self) -> str:
+        return self.step.name
 
 
 @dataclass
@@ -57,6 +84,13 @@ def output_plate_paths(output: OutputSpec, intermediate: list[str]) -> list[Path
     ]
 
 
+def plate_step_name(value: Any) -> str | None:
+    """The plate step named by a keyword value ``{"plate_step": name}``, else ``None``."""
+    if isinstance(value, dict) and set(value) == {"plate_step"}:
+        return str(value["plate_step"])
+    return None
+
+
 def check_kwargs(step_name: str, ref: str, kwargs: dict, info) -> dict:
     """Check ``kwargs`` against the function's parameter specs; returns them with defaults.
 
@@ -75,6 +109,8 @@ def check_kwargs(step_name: str, ref: str, kwargs: dict, info) -> dict:
             raise PipelineError(
                 f"step {step_name!r}: {ref} has no parameter {key!r} (parameters: {known})"
             )
+        if plate_step_name(value) is not None:
+            continue  # checked by the compiler: names an earlier plate-scope step
         if value is None:
             if spec.optional:
                 continue
@@ -139,8 +175,21 @@ def compile_pipeline(
     wells: list[str] | None = None,
     run_id: str | None = None,
     gpus: list[int] | None = None,
+    max_units_per_gpu: int = 1,
 ) -> CompiledPlan:
     """Validate ``pipeline`` for ``index`` and produce frozen work units.
+
+    The unit is a (well, site), or a whole well when any unit step stacks ``"site"`` in its
+    ``variable_components``. Plate-scope steps become ``PlateStepJob`` s in ``plan.plate_jobs``
+    (run once, before the units); the units get the paths of their results. Units with a
+    CuPy or Torch step get a GPU from ``gpus`` round robin; ``plan.per_gpu_limit`` tells the
+    executor how many units may share one GPU at a time.
+
+    Examples
+    --------
+    >>> plan = compile_pipeline(load_pipeline("nuclei_count"), index, spec)  # doctest: +SKIP
+    >>> len(plan.units), plan.notes  # doctest: +SKIP
+    (8, ["step 'nuclei': channel 2 pass through unchanged"])
 
     Raises
     ------
@@ -155,12 +204,8 @@ def compile_pipeline(
     notes: list[str] = []
     compiled, modules, intermediate = [], set(), []
     uses_gpu = False
+    plate_steps: list[CompiledStep] = []
     for n, step in enumerate(steps):
-        if step.scope == "plate":
-            raise PipelineError(
-                f"step {step.name!r}: plate-level steps (scope 'plate') are "
-                "not supported by this version yet"
-            )
         if isinstance(step.pattern, dict):
             values = _group_values(index, step.group_by)
             missing = [k for k in step.pattern if k not in values]
@@ -183,13 +228,14 @@ def compile_pipeline(
             pattern = tuple(pattern)
         else:
             pattern, infos = _resolve_chain(step.name, step.pattern, bool(gpus))
+        _check_plate_step_kwargs(step.name, pattern, [p.name for p in plate_steps])
         for info in infos:
             modules.add(info.ref.rsplit(".", 1)[0])
             uses_gpu |= info.memory_type in ("cupy", "torch")
         kind = infos[-1].output_kind
-        if step.materialize and kind == "image" and n != len(steps) - 1:
+        if step.materialize and kind == "image" and n != len(steps) - 1 and step.scope == "unit":
             intermediate.append(step.name)
-        compiled.append(
+        (plate_steps if step.scope == "plate" else compiled).append(
             CompiledStep(
                 name=step.name,
                 pattern=pattern,
@@ -201,7 +247,9 @@ def compile_pipeline(
                 output_dtype=step.output_dtype,
             )
         )
-    names = [s.name for s in compiled]
+    if not compiled:
+        raise PipelineError("the pipeline has no enabled per-well step (scope 'unit')")
+    names = [s.name for s in plate_steps + compiled]
     dupes = {x for x in names if names.count(x) > 1}
     if dupes:
         raise PipelineError(f"step names must be unique; repeated: {', '.join(sorted(dupes))}")
@@ -216,6 +264,19 @@ def compile_pipeline(
     per_well = any("site" in s.variable_components for s in compiled)
     run_id = run_id or uuid.uuid4().hex[:12]
     gpu_list = list(gpus or [])
+    plate_jobs = _plate_jobs(plate_steps, index, chosen, output, run_id)
+    for job in plate_jobs:
+        if not any(
+            plate_step_name(v) == job.step_name
+            for s in compiled
+            for _, kw in _chains(s)
+            for v in kw.values()
+        ):
+            notes.append(
+                f"plate step {job.step_name!r}: no later step uses its result "
+                f'(pass it as a keyword argument {{"plate_step": "{job.step_name}"}})'
+            )
+    plate_results = tuple((job.step_name, job.result_path) for job in plate_jobs)
     units = []
     for well in chosen:
         sites = [None] if per_well else sorted({k.site for k in index.keys_for(well)})
@@ -235,6 +296,7 @@ def compile_pipeline(
                     steps=tuple(compiled),
                     output=output,
                     gpu=gpu,
+                    plate_results=plate_results,
                 )
             )
     if not units:
@@ -245,25 +307,108 @@ def compile_pipeline(
         output=output,
         modules=sorted(modules),
         notes=notes,
-        per_gpu_limit=1 if gpu_list else None,
+        plate_jobs=plate_jobs,
+        per_gpu_limit=max(1, int(max_units_per_gpu)) if gpu_list else None,
         intermediate_plates=intermediate,
     )
 
 
-def choose_workers(n_units: int, mem_per_unit_bytes: int | None = None) -> int:
-    """Workers from cores and available memory (never more than units)."""
+def _chains(step: CompiledStep):
+    """Every ``(FunctionRef, kwargs)`` of a compiled step."""
+    if step.group_by:
+        return [pair for _, chain in step.pattern for pair in chain]
+    return list(step.pattern)
+
+
+def _check_plate_step_kwargs(step_name: str, pattern: tuple, earlier: list[str]) -> None:
+    pairs = (
+        [p for _, c in pattern for p in c]
+        if pattern and isinstance(pattern[0][0], str)
+        else pattern
+    )
+    for func, kwargs in pairs:
+        for key, value in kwargs.items():
+            name = plate_step_name(value)
+            if name is not None and name not in earlier:
+                raise PipelineError(
+                    f"step {step_name!r}: {func.ref} parameter {key!r} asks for plate step "
+                    f"{name!r}, which is not an enabled plate-scope step before it"
+                    + (f" (plate steps: {', '.join(earlier)})" if earlier else "")
+                )
+
+
+def _plate_jobs(
+    plate_steps: list[CompiledStep], index: PlateIndex, wells: list[str], output, run_id: str
+) -> list[PlateStepJob]:
+    if not plate_steps:
+        return []
+    step_by = max(1, len(wells) // PLATE_STEP_MAX_WELLS + (len(wells) % PLATE_STEP_MAX_WELLS > 0))
+    sample = wells[::step_by][:PLATE_STEP_MAX_WELLS]
+    images = tuple((k, index.images[k]) for w in sample for k in index.keys_for(w))
+    folder = Path(output.out_dir) / ".openhcs" / "plate_steps"
+    return [
+        PlateStepJob(
+            run_id=run_id,
+            step=step,
+            plate_format=index.format,
+            images=images,
+            result_path=str(folder / f"{step.name}.npy"),
+        )
+        for step in plate_steps
+    ]
+
+
+def available_memory_bytes() -> int | None:
+    """Available memory: psutil where installed, else ``/proc/meminfo``, else ``None``."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        pass
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def choose_workers(n_units: int, mem_per_unit_estimate: int | None = None) -> int:
+    """How many workers to start: at most the cores, the units, and what memory allows.
+
+    Parameters
+    ----------
+    n_units : int
+        Units to run (no more workers than units).
+    mem_per_unit_estimate : int, optional
+        Bytes one unit needs (e.g. ``unit_memory_estimate``); 70 % of available memory is used.
+
+    Examples
+    --------
+    >>> choose_workers(1)
+    1
+    """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     workers = max(1, min(cores or 1, n_units))
-    if mem_per_unit_bytes:
-        try:
-            import psutil
-
-            available = psutil.virtual_memory().available
-        except ImportError:
-            available = None
+    if mem_per_unit_estimate:
+        available = available_memory_bytes()
         if available:
-            workers = max(1, min(workers, int(available * 0.7 // mem_per_unit_bytes)))
+            workers = max(1, min(workers, int(available * 0.7 // mem_per_unit_estimate)))
     return workers
+
+
+def unit_memory_estimate(unit: WorkUnit, bytes_per_pixel: int = 4, copies: int = 4) -> int:
+    """Rough bytes a unit needs: its planes as float32, times a few working copies."""
+    from napari_openhcs.plates import read_plane
+
+    if not unit.images:
+        return 0
+    key, loc = unit.images[0]
+    plane = read_plane(unit.plate_format, loc)
+    return int(plane.size) * bytes_per_pixel * copies * len(unit.images)
 
 
 def describe_units(units: list[WorkUnit]) -> dict[str, Any]:

@@ -111,7 +111,9 @@ class Step:
     enabled : bool
         Disabled steps are kept in the pipeline but skipped.
     scope : {"unit", "plate"}
-        ``"plate"``: not supported yet (raises a clear error when compiled).
+        ``"plate"``: run once for the whole plate, before the units, on the raw images of
+        (a sample of) all wells stacked together (see ``compiler.PlateStepJob``); later steps
+        receive its result through a keyword argument ``{"plate_step": "<this step's name>"}``.
     output_dtype : str
         ``"keep"``, ``"plate"`` (the plate's dtype, range-aware) or a NumPy dtype name.
     """
@@ -162,6 +164,12 @@ class Step:
             )
         if self.scope not in ("unit", "plate"):
             raise PipelineError(f"step {self.name!r}: scope must be 'unit' or 'plate'")
+        from napari_openhcs.pipeline.dtypes import check_output_dtype
+
+        try:
+            check_output_dtype(self.output_dtype)
+        except PipelineError as exc:
+            raise PipelineError(f"step {self.name!r}: {exc}") from None
 
     def __eq__(self, other: object) -> bool:
         from napari_openhcs.pipeline.jsonio import step_to_dict
