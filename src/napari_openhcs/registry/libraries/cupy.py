@@ -53,7 +53,8 @@ NDIMAGE = {
 #: Reviewed defaults for parameters these functions require.
 REQUIRED_DEFAULTS = {
     "sigma": {"annotation": "float", "default": 1.0, "bounds": (0.0, 100.0)},
-    "size": {"annotation": "int", "default": 3, "bounds": (1, 1000), "optional": True},
+    # size or footprint must be given: the registry supplies size=3 unless a form sets one.
+    "size": {"annotation": "int", "default": 3, "bounds": (1, 1000), "required": True},
     "percentile": {"annotation": "float", "default": 50.0, "bounds": (-100.0, 100.0)},
     "rank": {"annotation": "int", "default": 0, "bounds": (-1000, 1000)},
 }
