@@ -1,0 +1,87 @@
+"""The wheel: it carries the napari manifest as a real file, and npe2 validates it installed.
+
+Built without network (``--no-isolation``: hatchling is installed), installed ``--no-deps``
+into a venv that sees the system's packages (npe2, napari...) but gets napari-openhcs only
+from the wheel.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_FIND_MANIFEST = """
+import importlib.metadata as md, npe2
+dist = md.distribution("napari-openhcs")
+manifest = npe2.PluginManifest.from_distribution("napari-openhcs")
+print(manifest.name, dist.locate_file("napari_openhcs/napari.yaml"))
+"""
+
+
+def _run(args, cwd, env=None, timeout=120):
+    done = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, f"{args} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist")
+    _run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", out, ROOT], cwd=out
+    )
+    [whl] = out.glob("napari_openhcs-*.whl")
+    return whl
+
+
+def test_wheel_holds_the_manifest_as_a_file(wheel):
+    manifest = (ROOT / "napari.yaml").read_text()
+    with zipfile.ZipFile(wheel) as zf:
+        info = zf.getinfo("napari_openhcs/napari.yaml")
+        is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
+        assert not is_link
+        assert zf.read(info).decode() == manifest
+        entry_points = zf.read(next(n for n in zf.namelist() if n.endswith("entry_points.txt")))
+    assert "napari.manifest" in entry_points.decode()
+    assert "napari_openhcs:napari.yaml" in entry_points.decode()
+
+
+def test_installed_wheel_validates_with_npe2(wheel, tmp_path):
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", "--system-site-packages", venv], cwd=tmp_path)
+    python = venv / "bin" / "python"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    _run([python, "-m", "pip", "install", "--no-deps", "--no-index", "-q", wheel], tmp_path, env)
+    where = _run(
+        [python, "-c", "import napari_openhcs; print(napari_openhcs.__file__)"], tmp_path, env
+    )
+    assert Path(where.strip()).is_relative_to(venv), where
+    assert not Path(where.strip()).is_relative_to(ROOT)
+    # the distribution npe2 reads the manifest from is the wheel's, in the venv
+    found = _run([python, "-c", _FIND_MANIFEST], tmp_path, env).split()
+    assert found[0] == "napari-openhcs"
+    assert Path(found[1]).is_relative_to(venv), found
+    _run([python, "-m", "npe2", "validate", "napari-openhcs"], tmp_path, env)
+
+
+def test_editable_install_validates_with_npe2(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    where = _run(
+        [sys.executable, "-c", "import napari_openhcs; print(napari_openhcs.__file__)"],
+        tmp_path,
+        env,
+    )
+    if not Path(where.strip()).is_relative_to(ROOT / "src"):
+        pytest.fail("napari-openhcs is not installed editable from this checkout: pip install -e .")
+    _run([sys.executable, "-m", "npe2", "validate", "--imports", "napari-openhcs"], tmp_path, env)
