@@ -14,7 +14,8 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     libfontconfig1 libdbus-1-3 pocl-opencl-icd ocl-icd-libopencl1 >/dev/null
 fi
 
-PIP="python3 -m pip --disable-pip-version-check --root-user-action=ignore"
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
+PIP="python3 -m pip"
 # The CPU build of torch first: a bare torch requirement would pull a multi-GB CUDA build.
 $PIP install -q "torch==2.13.0"
 $PIP install -q -e ".[all,test]"
