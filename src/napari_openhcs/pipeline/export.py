@@ -135,8 +135,8 @@ def _indent(text: str) -> str:
     return "\n".join(("    " + line) if line else line for line in text.splitlines())
 
 
-def export_pipeline(pipeline_source: str | Path, target: str | Path) -> Path:
-    """Load a pipeline (JSON file or built-in name) and write it as a script to ``target``.
+def export_pipeline(pipeline: Pipeline | str | Path, target: str | Path) -> Path:
+    """Write ``pipeline`` (a ``Pipeline``, a JSON file or a built-in name) as a script.
 
     Raises
     ------
@@ -146,7 +146,8 @@ def export_pipeline(pipeline_source: str | Path, target: str | Path) -> Path:
     from napari_openhcs.execution.records import atomic_write_text
     from napari_openhcs.pipeline.jsonio import load_pipeline
 
-    pipe = load_pipeline(str(pipeline_source), allow_python=False)
+    source = None if isinstance(pipeline, Pipeline) else str(pipeline)
+    pipe = load_pipeline(pipeline, allow_python=False)
     target = Path(target)
-    atomic_write_text(target, pipeline_to_script(pipe, source=str(pipeline_source)))
+    atomic_write_text(target, pipeline_to_script(pipe, source=source))
     return target
