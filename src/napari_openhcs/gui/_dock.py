@@ -1,0 +1,264 @@
+"""The "Pipeline" dock: function browser, step list, step form, preview, save/load, run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from napari_openhcs.gui._browser import FunctionBrowser
+from napari_openhcs.gui._step_form import StepForm, StepModel
+
+
+class PipelineDock(QWidget):
+    """Build, preview, save and run a pipeline on the plate the Plate navigator opened."""
+
+    def __init__(self, napari_viewer: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from napari_openhcs.gui._preview_worker import PreviewController
+        from napari_openhcs.gui._run_panel import RunPanel
+        from napari_openhcs.gui._session import get_session
+
+        self.viewer = napari_viewer
+        self.session = get_session(napari_viewer)
+        self.steps: list[StepModel] = []
+        self.errors: dict[str, str] = {}
+        self.pipeline_name = "pipeline"
+
+        self.browser = FunctionBrowser()
+        self.browser.add_requested.connect(self.add_step)
+        self.step_list = QListWidget()
+        self.step_list.currentRowChanged.connect(self._select_row)
+        self.step_list.itemChanged.connect(self._item_changed)
+        buttons = QHBoxLayout()
+        self.up_button = QPushButton("Up")
+        self.down_button = QPushButton("Down")
+        self.remove_button = QPushButton("Remove")
+        self.up_button.clicked.connect(lambda: self.move_step(self.current_row(), -1))
+        self.down_button.clicked.connect(lambda: self.move_step(self.current_row(), 1))
+        self.remove_button.clicked.connect(lambda: self.remove_step(self.current_row()))
+        for b in (self.up_button, self.down_button, self.remove_button):
+            buttons.addWidget(b)
+        self.form = StepForm()
+        self.form.changed.connect(self._form_changed)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.form)
+
+        self.preview_box = QCheckBox("Live preview on the selected site")
+        self.preview = PreviewController(napari_viewer, self.session, self.pipeline_dict)
+        self.preview.step_status.connect(self._step_status)
+        self.preview_box.toggled.connect(self.preview.set_enabled)
+        self.session.selection_changed.connect(self.preview.request)
+        files = QHBoxLayout()
+        for text, slot in (
+            ("Save…", self._save_dialog),
+            ("Load…", self._load_dialog),
+            ("Export script…", self._export_dialog),
+        ):
+            b = QPushButton(text)
+            b.clicked.connect(slot)
+            files.addWidget(b)
+        self.run_panel = RunPanel(napari_viewer, self.session, self.pipeline)
+
+        steps_box = QWidget()
+        sl = QVBoxLayout(steps_box)
+        sl.setContentsMargins(0, 0, 0, 0)
+        sl.addWidget(self.step_list)
+        sl.addLayout(buttons)
+        sl.addWidget(scroll, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.browser)
+        split.addWidget(steps_box)
+        split.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(split, 1)
+        layout.addWidget(self.preview_box)
+        layout.addLayout(files)
+        layout.addWidget(self.run_panel)
+        self.destroyed.connect(self.preview.close)
+
+    # -- the model -------------------------------------------------------------------
+    def pipeline(self):
+        """The dock's steps as a ``Pipeline``."""
+        from napari_openhcs.pipeline import Pipeline
+
+        return Pipeline([m.to_step() for m in self.steps], name=self.pipeline_name)
+
+    def pipeline_dict(self) -> dict | None:
+        """The pipeline as its JSON dict, or ``None`` if a step is invalid."""
+        from napari_openhcs.pipeline.jsonio import pipeline_to_dict
+
+        try:
+            return pipeline_to_dict(self.pipeline())
+        except Exception as exc:  # noqa: BLE001 - shown on the form
+            self.form.show_error(str(exc))
+            return None
+
+    def current_row(self) -> int:
+        return self.step_list.currentRow()
+
+    def add_step(self, ref: str, **kwargs: Any) -> StepModel:
+        """Append a step running ``ref`` (with ``kwargs``) and select it."""
+        name = ref.rsplit(".", 1)[-1]
+        taken = {m.name for m in self.steps}
+        unique, n = name, 2
+        while unique in taken:
+            unique, n = f"{name}_{n}", n + 1
+        model = StepModel(ref=ref, kwargs=dict(kwargs), name=unique)
+        self.steps.append(model)
+        self._rebuild_list(len(self.steps) - 1)
+        self._changed()
+        return model
+
+    def remove_step(self, row: int) -> None:
+        if 0 <= row < len(self.steps):
+            del self.steps[row]
+            self._rebuild_list(min(row, len(self.steps) - 1))
+            self._changed()
+
+    def move_step(self, row: int, delta: int) -> None:
+        new = row + delta
+        if 0 <= row < len(self.steps) and 0 <= new < len(self.steps):
+            self.steps[row], self.steps[new] = self.steps[new], self.steps[row]
+            self._rebuild_list(new)
+            self._changed()
+
+    def set_steps(self, pipeline) -> None:
+        """Replace every step by those of ``pipeline``."""
+        self.pipeline_name = pipeline.name
+        self.steps = [StepModel.from_step(s) for s in pipeline.steps]
+        self.errors.clear()
+        self._rebuild_list(0 if self.steps else -1)
+        self._changed()
+
+    def clear(self) -> None:
+        from napari_openhcs.pipeline import Pipeline
+
+        self.set_steps(Pipeline([], name="pipeline"))
+
+    # -- files -----------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        from napari_openhcs.pipeline import save_pipeline
+
+        return save_pipeline(self.pipeline(), path)
+
+    def load(self, path: str | Path) -> None:
+        from napari_openhcs.pipeline import load_pipeline
+
+        self.set_steps(load_pipeline(Path(path)))
+
+    def export_script(self, path: str | Path) -> Path:
+        from napari_openhcs.execution.records import atomic_write_text
+        from napari_openhcs.pipeline.export import pipeline_to_script
+
+        path = Path(path)
+        atomic_write_text(path, pipeline_to_script(self.pipeline(), source="the napari dock"))
+        return path
+
+    def _save_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save pipeline", "", "Pipeline (*.json)")
+        if path:
+            self._guard(self.save, path)
+
+    def _load_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load pipeline", "", "Pipeline (*.json)")
+        if path:
+            self._guard(self.load, path)
+
+    def _export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export script", "", "Python (*.py)")
+        if path:
+            self._guard(self.export_script, path)
+
+    def _guard(self, func, *args) -> None:
+        from napari.utils.notifications import show_error
+
+        try:
+            func(*args)
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            show_error(f"{type(exc).__name__}: {exc}")
+
+    # -- list and form ---------------------------------------------------------------
+    def _rebuild_list(self, select: int) -> None:
+        self.step_list.blockSignals(True)
+        self.step_list.clear()
+        for m in self.steps:
+            item = QListWidgetItem(self._label(m))
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if m.enabled else Qt.CheckState.Unchecked)
+            self.step_list.addItem(item)
+        self.step_list.blockSignals(False)
+        self.step_list.setCurrentRow(select)
+        self._select_row(select)
+
+    def _label(self, m: StepModel) -> str:
+        error = self.errors.get(m.name)
+        return f"{m.name}  ({m.ref.rsplit('.', 1)[-1]})" + ("  ⚠ " + error if error else "")
+
+    def _refresh_labels(self) -> None:
+        self.step_list.blockSignals(True)
+        for i, m in enumerate(self.steps):
+            item = self.step_list.item(i)
+            item.setText(self._label(m))
+            item.setToolTip(self.errors.get(m.name, ""))
+            item.setCheckState(Qt.CheckState.Checked if m.enabled else Qt.CheckState.Unchecked)
+        self.step_list.blockSignals(False)
+
+    def _select_row(self, row: int) -> None:
+        model = self.steps[row] if 0 <= row < len(self.steps) else None
+        idx = self.session.index
+        values = (
+            {
+                c: getattr(idx, "timepoints" if c == "timepoint" else c + "s" if c != "z" else "z")
+                for c in ("site", "channel", "z", "timepoint")
+            }
+            if idx is not None
+            else {}
+        )
+        self.form.set_step(model, values)
+        self.form.show_error(self.errors.get(model.name) if model else None)
+
+    def _item_changed(self, item: QListWidgetItem) -> None:
+        row = self.step_list.row(item)
+        enabled = item.checkState() == Qt.CheckState.Checked
+        if 0 <= row < len(self.steps) and self.steps[row].enabled != enabled:
+            self.steps[row].enabled = enabled
+            if row == self.current_row() and self.form.settings is not None:
+                self.form.settings["enabled"].value = enabled
+            self._changed()
+
+    def _form_changed(self) -> None:
+        self._refresh_labels()
+        self._changed()
+
+    def _changed(self) -> None:
+        self.preview.request()
+
+    def _step_status(self, step: str, message: object) -> None:
+        if message:
+            self.errors[step] = str(message)
+        else:
+            self.errors.pop(step, None)
+        self._refresh_labels()
+        row = self.current_row()
+        if 0 <= row < len(self.steps) and self.steps[row].name == step:
+            self.form.show_error(self.errors.get(step))
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.preview.close()
+        self.run_panel.close_executor()
+        super().closeEvent(event)

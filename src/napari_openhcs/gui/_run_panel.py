@@ -1,0 +1,211 @@
+"""Run the pipeline over the plate from a ``thread_worker`` driving the process executor."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from napari_openhcs.gui._heatmap import PlateHeatMap
+
+
+class RunPanel(QGroupBox):
+    """Run button, progress, per-well status, cancel, output layers and the heat map."""
+
+    #: progress events, re-emitted from the worker thread (queued to the main thread).
+    progress_event = Signal(dict)
+    #: emitted on the main thread when a run ends, with its report (or ``None``).
+    run_finished = Signal(object)
+
+    def __init__(self, viewer: Any, session: Any, get_pipeline: Callable) -> None:
+        super().__init__("Run plate")
+        self.viewer, self.session, self.get_pipeline = viewer, session, get_pipeline
+        self.executor = None
+        self.worker = None
+        self.report = None
+        self.out = QLineEdit(placeholderText="Output folder (default: a new temporary folder)")
+        self.selected_only = QCheckBox("Selected well only")
+        self.workers = QSpinBox(minimum=1, maximum=64, value=2, prefix="workers: ")
+        self.run_button = QPushButton("Run plate")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.status = QTableWidget(0, 3)
+        self.status.setHorizontalHeaderLabels(["well", "status", "error"])
+        self.status.setMaximumHeight(140)
+        self.heatmap = PlateHeatMap()
+        self.heatmap.well_clicked.connect(self.open_output_well)
+        self.run_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress_event.connect(self._on_event)
+        row = QHBoxLayout()
+        row.addWidget(self.selected_only)
+        row.addWidget(self.workers)
+        row.addWidget(self.run_button)
+        row.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.out)
+        layout.addLayout(row)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.heatmap)
+        self._rows: dict[str, int] = {}
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def start(self) -> None:
+        """Compile and run the pipeline over the plate (or the selected well)."""
+        from napari.qt.threading import create_worker
+        from napari.utils.notifications import show_error
+
+        from napari_openhcs.execution.executors import ProcessExecutor
+
+        s = self.session
+        if self.running:
+            return
+        if s.plate_path is None:
+            show_error("Open a plate in the Plate panel first.")
+            return
+        try:
+            pipeline = self.get_pipeline()
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            show_error(f"The pipeline is not valid: {exc}")
+            return
+        out = self.out.text().strip() or tempfile.mkdtemp(prefix="openhcs-run-")
+        self.out.setText(out)
+        wells = [s.well] if self.selected_only.isChecked() and s.well else None
+        self._reset_table(wells or list(s.index.wells))
+        self.progress.setValue(0)
+        self.executor = ProcessExecutor(self.workers.value(), warm=False)
+        self.worker = create_worker(
+            self._run, s.plate_path, pipeline, out, wells, _start_thread=False
+        )
+        self.worker.returned.connect(self._on_returned)
+        self.worker.errored.connect(self._on_errored)
+        self.worker.finished.connect(self._on_finished)
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.worker.start()
+
+    def _run(self, plate, pipeline, out, wells):
+        from napari_openhcs.execution.run import run_plate
+
+        return run_plate(
+            plate,
+            pipeline,
+            out,
+            executor=self.executor,
+            wells=wells,
+            progress=self.progress_event.emit,
+        )
+
+    def cancel(self) -> None:
+        """Stop the run: busy workers are killed; finished wells are kept."""
+        if self.executor is not None:
+            self.executor.cancel()
+
+    def close_executor(self) -> None:
+        self.cancel()
+        if self.executor is not None:
+            self.executor.close()
+            self.executor = None
+
+    # -- main thread -----------------------------------------------------------------
+    def _reset_table(self, wells: list[str]) -> None:
+        self.status.setRowCount(len(wells))
+        self._rows = {}
+        for i, w in enumerate(wells):
+            self._rows[w] = i
+            self.status.setItem(i, 0, QTableWidgetItem(w))
+            self.status.setItem(i, 1, QTableWidgetItem("queued"))
+            self.status.setItem(i, 2, QTableWidgetItem(""))
+
+    def _set_status(self, well: str, status: str, error: str = "") -> None:
+        row = self._rows.get(well)
+        if row is not None:
+            self.status.setItem(row, 1, QTableWidgetItem(status))
+            item = QTableWidgetItem(error or "")
+            item.setToolTip(error or "")
+            self.status.setItem(row, 2, item)
+
+    def _on_event(self, event: dict) -> None:
+        kind, well = event.get("kind"), event.get("well")
+        if kind == "unit_started":
+            self._set_status(well, "running")
+        elif kind == "unit_done":
+            self._set_status(well, "done")
+        elif kind == "unit_failed":
+            self._set_status(well, "failed", event.get("error") or "")
+        total = event.get("total") or 0
+        if total and kind in ("unit_done", "unit_failed"):
+            self.progress.setValue(round(100 * (event.get("done", 0)) / total))
+
+    def _on_returned(self, report) -> None:
+        from napari.utils.notifications import show_error, show_info
+
+        self.report = report
+        for well, info in report.wells.items():
+            self._set_status(well, info["status"], info.get("error") or "")
+        if report.cancelled:
+            show_info(f"Run cancelled; {len(report.finished)} well(s) finished are kept.")
+        elif report.failed:
+            details = "; ".join(f"{w}: {report.wells[w].get('error')}" for w in report.failed[:5])
+            show_error(f"{len(report.failed)} well(s) failed: {details}")
+        else:
+            self.progress.setValue(100)
+        self._load_outputs(report)
+
+    def _on_errored(self, exc: BaseException) -> None:
+        from napari.utils.notifications import show_error
+
+        show_error(f"Run stopped: {type(exc).__name__}: {exc}")
+
+    def _on_finished(self) -> None:
+        self.worker = None
+        if self.executor is not None:
+            self.executor.close()
+            self.executor = None
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.run_finished.emit(self.report)
+
+    def _load_outputs(self, report) -> None:
+        from napari_openhcs.execution.records import read_csv_rows
+
+        table = Path(report.out) / "wells.csv"
+        if table.exists():
+            idx = self.session.index
+            self.heatmap.set_data(read_csv_rows(table), (idx.rows, idx.columns))
+        if report.finished:
+            well = self.session.well if self.session.well in report.finished else None
+            self.open_output_well(well or report.finished[0])
+
+    def open_output_well(self, well: str) -> None:
+        """Show ``well`` of the run's output plate as layers (image and labels)."""
+        from napari.utils.notifications import show_error
+
+        from napari_openhcs.gui._launch import add_output_well
+
+        if self.report is None:
+            return
+        try:
+            add_output_well(self.viewer, Path(self.report.out), well)
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            show_error(f"Cannot open the output of {well}: {exc}")

@@ -1,0 +1,252 @@
+"""The selected step's form: settings plus one magicgui widget per registry parameter."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+COMPONENTS = ("site", "channel", "z", "timepoint")
+DTYPES = ("keep", "plate", "uint8", "uint16", "float32")
+NO_GROUP = "(none)"
+
+
+@dataclass
+class StepModel:
+    """One dock step: a single registered function with its settings."""
+
+    ref: str
+    kwargs: dict = field(default_factory=dict)
+    name: str = ""
+    variable_components: list = field(default_factory=lambda: ["z"])
+    group_by: str | None = None
+    group_value: str | None = None
+    enabled: bool = True
+    materialize: bool = False
+    output_dtype: str = "keep"
+    input_source: str = "previous"
+
+    def to_step(self):
+        """The pipeline ``Step``."""
+        from napari_openhcs.pipeline import Step
+
+        call = (self.ref, dict(self.kwargs))
+        func = {str(self.group_value): call} if self.group_by and self.group_value else call
+        return Step(
+            func,
+            name=self.name or None,
+            variable_components=list(self.variable_components),
+            group_by=self.group_by if self.group_by and self.group_value else None,
+            input_source=self.input_source,
+            materialize=self.materialize,
+            enabled=self.enabled,
+            output_dtype=self.output_dtype,
+        )
+
+    @classmethod
+    def from_step(cls, step) -> StepModel:
+        """A model from a ``Step`` of one function (a chain keeps its first function)."""
+        pattern = step.pattern
+        group_value = None
+        if isinstance(pattern, dict):
+            group_value, chain = next(iter(pattern.items()))
+        else:
+            chain = pattern
+        ref, kwargs = chain[0]
+        return cls(
+            ref=ref,
+            kwargs=dict(kwargs),
+            name=step.name,
+            variable_components=list(step.variable_components),
+            group_by=step.group_by,
+            group_value=group_value,
+            enabled=step.enabled,
+            materialize=step.materialize,
+            output_dtype=step.output_dtype,
+            input_source=step.input_source,
+        )
+
+
+def _literal(text: str) -> Any:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def param_widget(spec, value: Any):
+    """A magicgui widget for ``spec`` holding ``value``; text holding a literal as fallback."""
+    from magicgui.widgets import LineEdit, create_widget
+
+    from napari_openhcs.registry.specs import widget_annotation, widget_options
+
+    plain = spec.annotation in ("int", "float", "bool", "str") or spec.choices is not None
+    if plain and value is not None:
+        try:
+            w = create_widget(
+                value=value,
+                annotation=widget_annotation(spec),
+                name=spec.name,
+                label=spec.name,
+                options=widget_options(spec),
+            )
+            w.tooltip = spec.doc or None
+            w._openhcs_literal = False
+            return w
+        except (TypeError, ValueError):
+            pass
+    w = LineEdit(value="" if value is None else repr(value), name=spec.name, label=spec.name)
+    w.tooltip = (spec.doc + " " if spec.doc else "") + "(a Python literal; empty for None)"
+    w._openhcs_literal = True
+    return w
+
+
+def widget_value(w) -> Any:
+    """The value a parameter widget holds."""
+    return _literal(w.value) if getattr(w, "_openhcs_literal", False) else w.value
+
+
+class StepForm(QWidget):
+    """Edits one ``StepModel`` in place; ``changed`` after every edit."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model: StepModel | None = None
+        self.info = None
+        self.settings = None
+        self.params = None
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #e66;")
+        self.error.hide()
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.addWidget(self.error)
+        self._empty = QLabel("Select a step to edit it.")
+        self._layout.addWidget(self._empty)
+
+    def show_error(self, message: str | None) -> None:
+        """Show (or clear) the error of this step."""
+        self.error.setText(message or "")
+        self.error.setVisible(bool(message))
+
+    def set_step(self, model: StepModel | None, group_values: dict | None = None) -> None:
+        """Build the form for ``model`` (``group_values``: component -> plate values)."""
+        from magicgui.widgets import CheckBox, ComboBox, Container, LineEdit, Select
+
+        from napari_openhcs.registry import get_info
+
+        for w in (self.settings, self.params):
+            if w is not None:
+                self._layout.removeWidget(w.native)
+                w.native.deleteLater()
+        self.settings = self.params = None
+        self.model = model
+        self._empty.setVisible(model is None)
+        if model is None:
+            self.show_error(None)
+            return
+        self.info = get_info(model.ref)
+        group_choices = sorted(
+            {str(v) for v in (group_values or {}).get(model.group_by or "", [])}
+            | ({model.group_value} if model.group_value else set())
+        )
+        self.settings = Container(
+            widgets=[
+                LineEdit(value=model.name, name="name", label="step name"),
+                CheckBox(value=model.enabled, name="enabled", label="enabled"),
+                Select(
+                    value=list(model.variable_components),
+                    choices=list(COMPONENTS),
+                    name="variable_components",
+                    label="stack along",
+                ),
+                ComboBox(
+                    value=model.group_by or NO_GROUP,
+                    choices=[NO_GROUP, *COMPONENTS],
+                    name="group_by",
+                    label="group by",
+                ),
+                ComboBox(
+                    value=model.group_value,
+                    choices=group_choices or [None],
+                    name="group_value",
+                    label="only for",
+                    nullable=True,
+                ),
+                ComboBox(
+                    value=model.input_source,
+                    choices=["previous", "start"],
+                    name="input_source",
+                    label="input",
+                ),
+                CheckBox(value=model.materialize, name="materialize", label="save output"),
+                ComboBox(
+                    value=model.output_dtype,
+                    choices=sorted(set(DTYPES) | {model.output_dtype}),
+                    name="output_dtype",
+                    label="output dtype",
+                ),
+            ]
+        )
+        self.settings["variable_components"].native.setMaximumHeight(80)
+        self.settings.changed.connect(self._settings_changed)
+        self._group_values = group_values or {}
+        from napari_openhcs.registry import call_defaults
+
+        defaults = {p.name: p.default for p in self.info.params}
+        defaults.update(call_defaults(self.info))
+        widgets = [
+            param_widget(p, model.kwargs.get(p.name, defaults[p.name])) for p in self.info.params
+        ]
+        self._defaults = defaults
+        self.params = Container(widgets=widgets, label=model.ref)
+        self.params.changed.connect(self._params_changed)
+        self._layout.addWidget(self.settings.native)
+        self._layout.addWidget(self.params.native)
+
+    def set_param(self, name: str, value: Any) -> None:
+        """Set one parameter through its widget (as a user would)."""
+        w = self.params[name]
+        w.value = repr(value) if getattr(w, "_openhcs_literal", False) else value
+
+    def _params_changed(self, *_args) -> None:
+        kwargs = {}
+        for w in self.params:
+            value = widget_value(w)
+            if value != self._defaults.get(w.name) or w.name in self.model.kwargs:
+                kwargs[w.name] = value
+        self.model.kwargs = kwargs
+        self.changed.emit()
+
+    def _settings_changed(self, *_args) -> None:
+        if getattr(self, "_updating", False):
+            return
+        s, m = self.settings, self.model
+        m.name = s["name"].value
+        m.enabled = s["enabled"].value
+        m.variable_components = list(s["variable_components"].value)
+        group_by = s["group_by"].value
+        group_by = None if group_by == NO_GROUP else group_by
+        if group_by != m.group_by:
+            m.group_by = group_by
+            values = [str(v) for v in self._group_values.get(group_by or "", [])]
+            self._updating = True
+            try:
+                s["group_value"].choices = values or [None]
+                s["group_value"].value = values[0] if values else None
+            finally:
+                self._updating = False
+        m.group_value = s["group_value"].value
+        m.input_source = s["input_source"].value
+        m.materialize = s["materialize"].value
+        m.output_dtype = s["output_dtype"].value
+        self.changed.emit()

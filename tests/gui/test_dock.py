@@ -1,0 +1,173 @@
+"""The Pipeline dock driven through its real widgets (pytest-qt under Xvfb)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.gui
+
+GAUSSIAN = "skimage.filters.gaussian"
+INVERT = "openhcs_thirdparty_demo.functions.invert"
+COUNT = "napari_openhcs.functions.count_objects"
+PREVIEW_TIMEOUT = 90_000
+
+
+@pytest.fixture(scope="module")
+def plate(tmp_path_factory):
+    from napari_openhcs.plates.synthetic import write_plate
+
+    root = tmp_path_factory.mktemp("dock") / "plate"
+    return write_plate(
+        root, "imagexpress", wells=["A01", "A02", "B01"], sites=1, channels=1, z=1, size=64, seed=3
+    )
+
+
+@pytest.fixture
+def dock_and_nav(make_napari_viewer, plate, qtbot):
+    from napari_openhcs.gui._dock import PipelineDock
+    from napari_openhcs.gui._plate_nav import PlateNavigator
+
+    viewer = make_napari_viewer()
+    nav = PlateNavigator(viewer)
+    dock = PipelineDock(viewer)
+    viewer.window.add_dock_widget(nav, name="Plate")
+    viewer.window.add_dock_widget(dock, name="Pipeline")
+    assert nav.open_path(plate)
+    yield viewer, dock, nav
+    dock.preview.close()
+    dock.run_panel.close_executor()
+
+
+def add_through_browser(qtbot, dock, ref):
+    """Search for the function by name, select it and press "Add step"."""
+    short = ref.rsplit(".", 1)[-1]
+    dock.browser.search.setText(short)
+    assert ref in dock.browser.visible_refs()
+    dock.browser.select(ref)
+    assert dock.browser.add_button.isEnabled()
+    qtbot.mouseClick(
+        dock.browser.add_button, pytest.importorskip("qtpy.QtCore").Qt.MouseButton.LeftButton
+    )
+    return dock.steps[-1]
+
+
+def build_three_steps(qtbot, dock):
+    add_through_browser(qtbot, dock, GAUSSIAN)
+    dock.form.set_param("sigma", 1.5)
+    add_through_browser(qtbot, dock, INVERT)
+    add_through_browser(qtbot, dock, COUNT)
+    dock.form.set_param("min_area", 10)
+
+
+def wait_preview(qtbot, dock):
+    with qtbot.waitSignal(dock.preview.preview_done, timeout=PREVIEW_TIMEOUT) as blocker:
+        pass
+    return blocker.args[0]
+
+
+def test_browser_filters_by_library_and_searches_docs(dock_and_nav):
+    _viewer, dock, _nav = dock_and_nav
+    b = dock.browser
+    b.library.setCurrentText("thirdparty_demo")
+    refs = b.visible_refs()
+    assert refs and all(r.startswith("openhcs_thirdparty_demo.") for r in refs)
+    b.search.setText("sleeping")  # only in slow_identity's doc, not its name
+    assert b.visible_refs() == ["openhcs_thirdparty_demo.functions.slow_identity"]
+    b.select(b.visible_refs()[0])
+    assert "sleeping" in b.doc.toPlainText()
+    b.library.setCurrentText("all")
+    b.search.setText("")
+    b.category.setCurrentText("projection")
+    assert all(b.infos[r].category == "projection" for r in b.visible_refs())
+
+
+def test_unavailable_function_is_greyed_with_reason(dock_and_nav):
+    from napari_openhcs.registry import FunctionInfo
+
+    _viewer, dock, _nav = dock_and_nav
+    b = dock.browser
+    b.infos["fake.gpu_only"] = FunctionInfo(
+        "fake.gpu_only", "fake", "cupy", available=False, reason="no NVIDIA GPU"
+    )
+    b.search.setText("gpu_only")
+    b.select("fake.gpu_only")
+    item = b.list.currentItem()
+    assert "no NVIDIA GPU" in item.toolTip()
+    assert item.foreground().color().getRgb()[:3] == (128, 128, 128)
+    assert not b.add_button.isEnabled()
+    assert "no NVIDIA GPU" in b.doc.toPlainText()
+
+
+def test_parameter_change_updates_preview_layer_in_place(dock_and_nav, qtbot):
+    viewer, dock, _nav = dock_and_nav
+    build_three_steps(qtbot, dock)
+    dock.preview_box.setChecked(True)
+    wait_preview(qtbot, dock)
+    layer = viewer.layers["preview: gaussian"]
+    labels = viewer.layers["preview: count_objects"]
+    assert labels._type_string == "labels"
+    before = np.array(layer.data)
+    dock.step_list.setCurrentRow(0)
+    dock.form.set_param("sigma", 3.0)
+    assert dock.steps[0].kwargs["sigma"] == 3.0
+    wait_preview(qtbot, dock)
+    assert viewer.layers["preview: gaussian"] is layer  # updated, not re-added
+    assert not np.allclose(before, layer.data)
+    assert sum(x.name.startswith("preview: gaussian") for x in viewer.layers) == 1
+
+
+def test_step_list_reorder_disable_rename_remove(dock_and_nav, qtbot):
+    _viewer, dock, _nav = dock_and_nav
+    build_three_steps(qtbot, dock)
+    dock.move_step(2, -1)
+    assert [m.ref for m in dock.steps] == [GAUSSIAN, COUNT, INVERT]
+    dock.step_list.setCurrentRow(1)
+    dock.form.settings["name"].value = "nuclei"
+    dock.form.settings["enabled"].value = False
+    assert dock.steps[1].name == "nuclei" and not dock.steps[1].enabled
+    assert not dock.pipeline().steps[1].enabled
+    assert dock.step_list.item(1).text().startswith("nuclei")
+    dock.remove_step(0)
+    assert [m.name for m in dock.steps] == ["nuclei", "invert"]
+
+
+def test_save_clear_load_gives_same_steps_and_values(dock_and_nav, qtbot, tmp_path):
+    _viewer, dock, _nav = dock_and_nav
+    build_three_steps(qtbot, dock)
+    dock.step_list.setCurrentRow(2)
+    dock.form.settings["group_by"].value = "channel"
+    dock.form.settings["variable_components"].value = ["z", "timepoint"]
+    before = dock.pipeline()
+    path = dock.save(tmp_path / "p.json")
+    dock.clear()
+    assert dock.steps == [] and dock.step_list.count() == 0
+    dock.load(path)
+    assert dock.pipeline() == before
+    assert dock.steps[0].kwargs["sigma"] == 1.5
+    assert dock.steps[2].group_by == "channel" and dock.steps[2].group_value == "1"
+    dock.step_list.setCurrentRow(2)
+    assert dock.form.params["min_area"].value == 10
+    script = dock.export_script(tmp_path / "p.py")
+    assert "count_objects" in script.read_text()
+
+
+def test_rejected_parameter_shows_error_and_keeps_last_preview(dock_and_nav, qtbot):
+    viewer, dock, _nav = dock_and_nav
+    add_through_browser(qtbot, dock, GAUSSIAN)
+    add_through_browser(qtbot, dock, "skimage.filters.difference_of_gaussians")
+    dock.form.set_param("low_sigma", 1.0)
+    dock.form.set_param("high_sigma", 3.0)
+    dock.preview_box.setChecked(True)
+    wait_preview(qtbot, dock)
+    good = np.array(viewer.layers["preview: difference_of_gaussians"].data)
+    dock.form.set_param("low_sigma", 5.0)  # larger than high_sigma: the function refuses it
+    wait_preview(qtbot, dock)
+    assert "high_sigma" in dock.errors["difference_of_gaussians"]
+    assert dock.form.error.isVisible() and "high_sigma" in dock.form.error.text()
+    assert "⚠" in dock.step_list.item(1).text()
+    np.testing.assert_array_equal(viewer.layers["preview: difference_of_gaussians"].data, good)
+    dock.form.set_param("low_sigma", 1.5)
+    wait_preview(qtbot, dock)
+    assert "difference_of_gaussians" not in dock.errors
+    assert not dock.form.error.isVisible()
