@@ -21,15 +21,18 @@ def tiny_index(tiny_plate):
     return open_plate(tiny_plate)
 
 
-def output_spec(index, out):
-    from napari_openhcs.pipeline.units import OutputSpec
+@pytest.fixture
+def plate_funcs(monkeypatch):
+    """Register ``plate_step_funcs``' functions for one test; returns their module path."""
+    import plate_step_funcs
 
-    return OutputSpec(
-        out_dir=str(out),
-        plate_name=index.name,
-        rows=index.rows,
-        columns=index.columns,
-        channel_names=tuple(sorted(index.channel_names.items())),
-        pixel_size=index.pixel_size,
-        plate_dtype=index.dtype,
-    )
+    from napari_openhcs.registry.index import load_index
+    from napari_openhcs.registry.libraries._common import info_from_declared
+
+    index = load_index()
+    for name in ("estimate_flatfield", "divide_by"):
+        ref = f"plate_step_funcs.{name}"
+        info = info_from_declared(getattr(plate_step_funcs, name), ref, "tests")
+        monkeypatch.setitem(index, ref, info)
+    plate_step_funcs.CALLS["estimate"] = 0
+    return "plate_step_funcs"

@@ -305,6 +305,14 @@ def run_step_into(step, planes, kinds, rows, unit, plate_results=None):
 
 
 def _update_latest(latest: dict, planes: Planes, kinds: dict, rule: str) -> None:
+    """Track the newest image planes of each (site, channel, timepoint) for the main plate.
+
+    A group a step turned into labels keeps its last image (shown under its labels); a group
+    that no longer exists at all (e.g. channels stacked and reduced to one) is dropped.
+    """
+    present = {(k.site, k.channel, k.timepoint) for k in planes}
+    for group in [g for g in latest if g not in present]:
+        del latest[group]
     fresh: dict[tuple, dict] = {}
     for k, v in planes.items():
         if kinds.get(k) == "image":

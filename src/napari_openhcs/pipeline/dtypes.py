@@ -9,7 +9,7 @@
 
 Range-aware casting to an integer dtype: floats in [0, 1] (what scikit-image returns) are
 scaled to the full integer range; values that already fit are rounded; wider integers are
-scaled by the ratio of the two ranges (``uint16`` → ``uint8`` divides by 257); anything else
+scaled by the ratio of the two ranges when both are unsigned (``uint16`` → ``uint8`` divides by 257); anything else
 (negative floats into an unsigned dtype, floats beyond the range) is rescaled linearly from
 its own minimum and maximum onto the target range. Nothing is silently clipped to zero.
 """
@@ -66,7 +66,7 @@ def cast_for_output(array: np.ndarray, rule: str, plate_dtype: str | None = None
         return np.round(np.nan_to_num(array) * info.max).astype(target)
     if lo >= info.min and hi <= info.max:
         return np.round(array).astype(target) if array.dtype.kind == "f" else array.astype(target)
-    if array.dtype.kind in "ui" and lo >= 0 and target.kind == "u":
+    if array.dtype.kind == "u" and target.kind == "u":
         source_max = np.iinfo(array.dtype).max
         return np.round(array.astype(np.float64) * (info.max / source_max)).astype(target)
     floor = 0.0 if lo >= 0 or target.kind == "u" else float(info.min)
