@@ -1,0 +1,110 @@
+"""Live preview: the engine side (no Qt) and the dock's worker (responsive, cancellable)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+SLOW = "openhcs_thirdparty_demo.functions.slow_identity"
+
+
+@pytest.fixture(scope="module")
+def plate(tmp_path_factory):
+    from napari_openhcs.plates.synthetic import write_plate
+
+    root = tmp_path_factory.mktemp("preview") / "plate"
+    return write_plate(
+        root, "imagexpress", wells=["A01", "B01"], sites=2, channels=2, z=2, size=64, seed=5
+    )
+
+
+def test_run_preview_returns_each_step_per_channel_and_stops_at_a_failing_step(plate):
+    from napari_openhcs.execution.preview import run_preview
+    from napari_openhcs.pipeline import Pipeline, Step
+    from napari_openhcs.pipeline.jsonio import pipeline_to_dict
+
+    pipe = Pipeline(
+        [
+            Step("napari_openhcs.functions.max_projection", name="project"),
+            Step({"1": "napari_openhcs.functions.count_objects"}, group_by="channel", name="n"),
+            Step(
+                ("skimage.filters.difference_of_gaussians", {"low_sigma": 4.0, "high_sigma": 1.0})
+            ),
+            Step("skimage.filters.sobel", name="never"),
+        ]
+    )
+    out = run_preview(str(plate), pipeline_to_dict(pipe), "B01", 2)
+    names = [e["name"] for e in out]
+    assert names == [
+        "project [ch 1]",
+        "project [ch 2]",
+        "n [ch 1]",
+        "n [ch 2]",
+        "difference_of_gaussians",
+    ]
+    assert out[0]["array"].shape == (64, 64)  # z projected away
+    assert out[2]["kind"] == "labels" and out[2]["array"].max() > 0
+    assert out[3]["kind"] == "image"  # channel 2 passed through the grouped step
+    assert out[-1]["array"] is None and "high_sigma" in out[-1]["error"]
+    assert all(e["error"] is None for e in out[:-1])
+
+
+def test_run_preview_names_the_step_with_a_parameter_the_compiler_refuses(plate):
+    from napari_openhcs.execution.preview import run_preview
+    from napari_openhcs.pipeline import Pipeline, Step
+
+    pipe = Pipeline([Step(("skimage.filters.gaussian", {"sigmaa": 1.0}), name="blur")])
+    (entry,) = run_preview(str(plate), pipe, "A01", 1)
+    assert entry["step"] == "blur" and "sigmaa" in entry["error"]
+
+
+@pytest.fixture
+def dock(make_napari_viewer, plate):
+    from napari_openhcs.gui._dock import PipelineDock
+    from napari_openhcs.gui._plate_nav import PlateNavigator
+
+    viewer = make_napari_viewer()
+    nav = PlateNavigator(viewer)
+    assert nav.open_path(plate)
+    d = PipelineDock(viewer)
+    yield d
+    d.preview.close()
+
+
+@pytest.mark.gui
+def test_event_loop_keeps_running_during_a_two_second_preview(dock, qtbot):
+    from qtpy.QtCore import QTimer
+
+    dock.add_step(SLOW, seconds=2.0)
+    ticks = []
+    timer = QTimer()
+    timer.setInterval(50)
+    timer.timeout.connect(lambda: ticks.append(dock.preview.running))
+    timer.start()
+    dock.preview_box.setChecked(True)
+    with qtbot.waitSignal(dock.preview.preview_done, timeout=60_000):
+        pass
+    timer.stop()
+    # The timer fired all along while the 2 s function ran in the preview worker.
+    assert sum(ticks) >= 10
+    assert "preview: slow_identity [ch 1]" in dock.viewer.layers
+
+
+@pytest.mark.gui
+def test_a_change_cancels_the_stale_preview_and_the_newest_runs(dock, qtbot):
+    model = dock.add_step(SLOW, seconds=30.0)
+    dock.preview_box.setChecked(True)
+    qtbot.waitUntil(lambda: dock.preview.running, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: dock.preview._pool.pids and dock.preview._pool._workers[0].job, timeout=30_000
+    )
+    stale_pid = dock.preview._pool.pids[0]
+    dock.step_list.setCurrentRow(0)
+    dock.form.set_param("seconds", 0.0)
+    assert model.kwargs["seconds"] == 0.0
+    with qtbot.waitSignal(dock.preview.preview_done, timeout=60_000) as blocker:
+        pass
+    assert stale_pid not in dock.preview._pool.pids  # the busy worker was killed
+    assert len(dock.preview.timings) == 1  # the stale run was never shown
+    data = blocker.args[0][0]["array"]
+    assert isinstance(data, np.ndarray)
