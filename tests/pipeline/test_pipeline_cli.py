@@ -1,0 +1,113 @@
+"""Pipelines through ``napari-openhcs run``: bad parameters and .py files are refused (exit 2)
+before anything is written; every pattern form compiles to the same units."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import tree_checksum
+from napari_openhcs import cli
+from napari_openhcs.pipeline import Pipeline, Step
+from napari_openhcs.pipeline.compiler import compile_pipeline
+from napari_openhcs.pipeline.units import OutputSpec
+from napari_openhcs.registry import fn
+
+PROJECT = "napari_openhcs.functions.max_projection"
+COUNT = "napari_openhcs.functions.count_objects"
+NORMALIZE = "napari_openhcs.functions.percentile_normalize"
+
+
+def _run(plate, pipeline, out, *extra) -> int:
+    return cli.main(
+        ["run", str(plate), "--pipeline", str(pipeline), "--out", str(out), "--executor", "serial"]
+        + list(extra)
+    )
+
+
+def _py_pipeline(tmp_path, count_kwargs: str) -> tuple:
+    marker = tmp_path / "code-ran"
+    path = tmp_path / "pipe.py"
+    path.write_text(
+        "from pathlib import Path\n"
+        "from napari_openhcs.pipeline import Pipeline, Step\n"
+        "from napari_openhcs.registry import fn\n"
+        f"Path({str(marker)!r}).write_text('yes')\n"
+        "pipeline = Pipeline([\n"
+        f"    Step(fn({PROJECT!r}), name='project'),\n"
+        f"    Step({{'1': (fn({COUNT!r}), {count_kwargs})}}, name='nuclei', group_by='channel'),\n"
+        "])\n"
+    )
+    return path, marker
+
+
+def test_py_pipeline_is_refused_without_allow_python_and_its_code_never_runs(
+    tiny_plate, tmp_path, capsys
+):
+    before = tree_checksum(tiny_plate)
+    path, marker = _py_pipeline(tmp_path, "{}")
+    out = tmp_path / "out"
+    assert _run(tiny_plate, path, out) == 2
+    assert "--allow-python" in capsys.readouterr().err
+    assert not marker.exists()
+    assert not out.exists()
+    assert tree_checksum(tiny_plate) == before
+
+    assert _run(tiny_plate, path, out, "--allow-python") == 0
+    assert marker.exists()
+    assert (out / "measurements.csv").exists()
+    assert tree_checksum(tiny_plate) == before
+
+
+def test_unknown_keyword_is_refused_at_compile_time_with_exit_2(tiny_plate, tmp_path, capsys):
+    # A .py pipeline skips the JSON loader's checks, so this reaches the compiler.
+    before = tree_checksum(tiny_plate)
+    path, marker = _py_pipeline(tmp_path, "{'sigmaa': 2.0}")
+    out = tmp_path / "out"
+    assert _run(tiny_plate, path, out, "--allow-python") == 2
+    err = capsys.readouterr().err
+    assert "sigmaa" in err and "sigma" in err.replace("sigmaa", "")
+    assert marker.exists()  # the trusted code ran, but nothing was written
+    assert not out.exists()
+    assert tree_checksum(tiny_plate) == before
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"sigmaa": 2.0}, {"min_area": "big"}, {"method": "magic"}],
+    ids=["unknown-name", "wrong-type", "not-a-choice"],
+)
+def test_bad_keywords_in_json_exit_2_and_write_nothing(kwargs, tiny_plate, tmp_path):
+    data = {
+        "format": "napari-openhcs.pipeline",
+        "version": 1,
+        "name": "bad",
+        "steps": [
+            {"name": "project", "func": PROJECT},
+            {"name": "count", "func": {"function": COUNT, "kwargs": kwargs}},
+        ],
+    }
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    out = tmp_path / "out"
+    assert _run(tiny_plate, path, out) == 2
+    assert not out.exists()
+
+
+def test_every_pattern_form_compiles_to_the_same_units(tiny_index, tmp_path):
+    spec = OutputSpec(out_dir=str(tmp_path), plate_name=tiny_index.name)
+    forms = [
+        [PROJECT, NORMALIZE],
+        [fn(PROJECT), fn(NORMALIZE)],
+        [(PROJECT, {}), (fn(NORMALIZE), {})],
+        [[PROJECT], [(NORMALIZE, {})]],
+    ]
+    compiled = []
+    for form in forms:
+        pipe = Pipeline([Step(form, name="s")])
+        plan = compile_pipeline(pipe, tiny_index, spec, run_id="same")
+        compiled.append([(u.well, u.site, u.steps) for u in plan.units])
+    assert all(c == compiled[0] for c in compiled[1:])
+    refs = [f.ref for f, _ in compiled[0][0][2][0].pattern]
+    assert refs == [PROJECT, NORMALIZE]
