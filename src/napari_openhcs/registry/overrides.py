@@ -25,6 +25,8 @@ def _i(default: int, lo: int, hi: int) -> dict:
     return {"annotation": "int", "default": default, "bounds": (lo, hi)}
 
 
+_CENTER = {"annotation": "tuple[float, ...]", "optional": True}
+_ORDER = {"annotation": "int", "optional": True, "bounds": (0, 5)}
 _CONNECTIVITY = {"annotation": "int", "bounds": (1, 2), "optional": True}
 
 OVERRIDES: dict[str, dict[str, dict | None]] = {
@@ -43,15 +45,45 @@ OVERRIDES: dict[str, dict[str, dict | None]] = {
     "skimage.morphology.isotropic_dilation": {"radius": _f(3.0, 0.0, 1000.0)},
     "skimage.morphology.isotropic_erosion": {"radius": _f(3.0, 0.0, 1000.0)},
     "skimage.morphology.isotropic_opening": {"radius": _f(3.0, 0.0, 1000.0)},
-    "skimage.morphology.remove_objects_by_distance": {"min_distance": _f(5.0, 0.0, 1e4)},
+    "skimage.morphology.remove_objects_by_distance": {
+        "min_distance": _f(5.0, 0.0, 1e4),
+        "priority": None,
+    },
     "skimage.feature.local_binary_pattern": {"P": _i(8, 1, 64), "R": _f(1.0, 0.1, 100.0)},
-    "skimage.transform.rotate": {"angle": _f(0.0, -360.0, 360.0)},
-    "skimage.restoration.rolling_ball": {"radius": _f(50.0, 1.0, 1000.0)},
+    "skimage.transform.rotate": {
+        "angle": _f(0.0, -360.0, 360.0),
+        "resize": None,
+        "center": _CENTER,
+        "order": _ORDER,
+    },
+    "skimage.restoration.rolling_ball": {"radius": _f(50.0, 1.0, 1000.0), "kernel": None},
     "skimage.segmentation.morphological_chan_vese": {"num_iter": _i(20, 1, 10000)},
     "skimage.segmentation.morphological_geodesic_active_contour": {"num_iter": _i(20, 1, 10000)},
     "skimage.measure.label": {"connectivity": _CONNECTIVITY},
     "skimage.morphology.remove_small_objects": {"connectivity": _CONNECTIVITY},
     "skimage.morphology.remove_small_holes": {"connectivity": _CONNECTIVITY},
+    # Parameters that are not settings of a per-plane step: precomputed histograms, results
+    # that would turn the image into a tuple, callbacks, arrays, output shapes and dtypes.
+    "skimage.filters.threshold_isodata": {"hist": None, "return_all": None},
+    "skimage.filters.threshold_minimum": {"hist": None},
+    "skimage.filters.threshold_otsu": {"hist": None},
+    "skimage.filters.threshold_yen": {"hist": None},
+    "skimage.filters.threshold_li": {"iter_callback": None},
+    "skimage.morphology.medial_axis": {"return_distance": None},
+    "skimage.segmentation.chan_vese": {"extended_output": None},
+    "skimage.segmentation.watershed": {
+        "offset": None,
+        "markers": {"annotation": "int", "optional": True, "bounds": (1, 1_000_000)},
+    },
+    "skimage.transform.integral_image": {"dtype": None},
+    "skimage.transform.swirl": {"center": _CENTER, "order": _ORDER, "output_shape": None},
+    "pyclesperanto.circular_shift": {
+        "shift_x": _i(0, -1000, 1000),
+        "shift_y": _i(0, -1000, 1000),
+        "shift_z": None,
+    },
+    "pyclesperanto.multiply_image_and_position": {"dimension": _i(0, 0, 1)},
+    "pyclesperanto.set_image_borders": {"value": _f(0.0, -1e6, 1e6)},
     "napari_openhcs.functions.percentile_normalize": {
         "low": _f(1.0, 0.0, 100.0),
         "high": _f(99.8, 0.0, 100.0),

@@ -42,35 +42,46 @@ EXCLUDED = frozenset(
 )
 
 _NUMPY_TYPES = {"float": "float", "int": "int", "bool": "bool", "str": "str"}
-_DOC_SECTION = re.compile(
-    r"^\s*Parameters\s*\n\s*-{3,}\s*\n(.*?)(?:\n\s*\n\s*[A-Z][A-Za-z ]+\n\s*-{3,}|\Z)", re.S | re.M
-)
 _QUOTES = "'\"\u2018\u2019`"
 _DOC_ENTRY = re.compile(r"^(\w+)\s*:\s*(.+)$")
 
 
+def _doc_sections(doc: str) -> dict[str, list[str]]:
+    """Lines of each numpydoc section (``{"parameters": [...], "other parameters": [...]}``)."""
+    lines = inspect.cleandoc(doc).splitlines()
+    sections: dict[str, list[str]] = {}
+    current = None
+    for i, line in enumerate(lines):
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if line.strip() and re.fullmatch(r"\s*-{3,}\s*", nxt):
+            current = line.strip().lower()
+            sections[current] = []
+        elif current is not None and not re.fullmatch(r"\s*-{3,}\s*", line):
+            sections[current].append(line)
+    return sections
+
+
 def parse_numpydoc(doc: str | None) -> dict[str, tuple[str, str]]:
-    """``{name: (type line, description)}`` from a numpydoc ``Parameters`` section."""
+    """``{name: (type line, description)}`` from the numpydoc ``Parameters`` and
+    ``Other Parameters`` sections."""
     if not doc:
         return {}
-    doc = inspect.cleandoc(doc)
-    m = _DOC_SECTION.search(doc)
-    if not m:
-        return {}
+    sections = _doc_sections(doc)
     out: dict[str, tuple[str, str]] = {}
-    current = None
-    for line in m.group(1).splitlines():
-        if line and not line[0].isspace():
-            entry = _DOC_ENTRY.match(line.strip())
-            if entry:
-                for name in entry.group(1).split(","):
-                    current = name.strip()
-                    out[current] = (entry.group(2).strip(), "")
-            else:
-                current = None
-        elif current and line.strip():
-            kind, desc = out[current]
-            out[current] = (kind, (desc + " " + line.strip()).strip())
+    for title in ("parameters", "other parameters"):
+        current = None
+        for line in sections.get(title, ()):
+            if line and not line[0].isspace():
+                entry = _DOC_ENTRY.match(line.strip())
+                if entry:
+                    for name in entry.group(1).split(","):
+                        current = name.strip()
+                        out[current] = (entry.group(2).strip(), "")
+                else:
+                    current = None
+            elif current and line.strip():
+                kind, desc = out[current]
+                out[current] = (kind, (desc + " " + line.strip()).strip())
     return out
 
 
@@ -246,10 +257,15 @@ def param_specs(func: Any, ref: str, overrides: dict | None = None) -> tuple[Par
             continue
         default = None if p.default is p.empty else p.default
         required = p.default is p.empty
+        if not required and default is not None and _jsonable(default) is None and not override:
+            # A sentinel (a deprecated parameter) or a callable: not a setting for a form.
+            continue
         kind, choices, optional = _type_from_annotation(hints.get(p.name, p.annotation))
         doc_type, doc_text = docs.get(p.name, ("", ""))
         if kind is None:
             kind = _type_from_default(default) or _type_from_doc(doc_type)
+            if kind == "int" and _type_from_doc(doc_type) == "float":
+                kind = "float"  # ``sigma=1`` documented as a float
         if choices is None and doc_type:
             choices = _choices_from_doc(doc_type)
             if choices and kind is None:
