@@ -30,7 +30,7 @@ def plate_funcs(monkeypatch):
     from napari_openhcs.registry.libraries._common import info_from_declared
 
     index = load_index()
-    for name in ("estimate_flatfield", "divide_by"):
+    for name in ("estimate_flatfield", "divide_by", "run_out_of_memory"):
         ref = f"plate_step_funcs.{name}"
         info = info_from_declared(getattr(plate_step_funcs, name), ref, "tests")
         monkeypatch.setitem(index, ref, info)

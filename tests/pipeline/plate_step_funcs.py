@@ -24,3 +24,14 @@ def estimate_flatfield(stack: np.ndarray) -> np.ndarray:
 def divide_by(stack: np.ndarray, flatfield: np.ndarray | None = None) -> np.ndarray:
     """Divide every plane by ``flatfield`` (a plane)."""
     return stack.astype(np.float32) / np.asarray(flatfield, np.float32)
+
+
+class OutOfMemoryError(RuntimeError):
+    """Named like ``torch.OutOfMemoryError`` / ``cupy.cuda.memory.OutOfMemoryError``."""
+
+
+@declare(contract="stack", category="filter")
+@numpy_memory
+def run_out_of_memory(stack: np.ndarray) -> np.ndarray:
+    """Raise an out-of-memory error, as a GPU library does."""
+    raise OutOfMemoryError("out of memory allocating 4.00 GiB")

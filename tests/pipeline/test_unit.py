@@ -213,3 +213,30 @@ def test_nuclei_count_is_within_5_percent_of_the_ground_truth(tmp_path, fmt):
         assert result.ok, result.error
         expected = truth["counts"][unit.well][str(unit.site)]
         assert abs(result.aggregates["object_count"] - expected) <= 0.05 * expected, unit.label
+
+
+def test_run_plate_runs_the_plate_step_before_the_units(tiny_plate, tmp_path, plate_funcs):
+    import plate_step_funcs
+
+    from napari_openhcs.execution import run_plate
+
+    pipeline = Pipeline(
+        [
+            Step(f"{plate_funcs}.estimate_flatfield", name="flat", scope="plate"),
+            Step(MAXP, name="project"),
+            Step((f"{plate_funcs}.divide_by", {"flatfield": {"plate_step": "flat"}}), name="apply"),
+        ]
+    )
+    report = run_plate(tiny_plate, pipeline, tmp_path / "out", executor="serial")
+    assert report.exit_code == 0
+    assert plate_step_funcs.CALLS["estimate"] == 2
+    assert (tmp_path / "out" / ".openhcs" / "plate_steps" / "flat.npy").is_file()
+
+
+def test_gpu_out_of_memory_names_the_step_and_the_well(tiny_index, tmp_path, plate_funcs):
+    plan = plan_for(tiny_index, tmp_path, [Step(f"{plate_funcs}.run_out_of_memory", name="big")])
+    result = run_unit(plan.units[3])
+    assert not result.ok
+    message = result.error.message
+    assert "GPU out of memory in step 'big'" in message and "B02 site 2" in message
+    assert "4.00 GiB" in message
