@@ -212,3 +212,34 @@ def test_full_disk_stops_the_run_with_a_clear_error_and_keeps_finished_wells(
     assert (out / "measurements" / "A01.csv").exists()
     assert not any((out / "measurements").glob("A02*"))
     assert tree_checksum(plate) == before
+
+
+def test_full_disk_while_finishing_a_well_closes_the_record(plate, tmp_path, monkeypatch, capsys):
+    # The main process writes each finished well's table and metadata; the disk fills there.
+    from napari_openhcs.execution import records
+
+    real = records.write_well_measurements
+    finished: list[str] = []
+
+    def full_on_second_table(out, well, rows):
+        finished.append(well)
+        if len(finished) >= 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(out))
+        return real(out, well, rows)
+
+    monkeypatch.setattr(records, "write_well_measurements", full_on_second_table)
+    before = tree_checksum(plate)
+    out = tmp_path / "out"
+    pipeline = _pipeline(tmp_path, "plain", {"name": "noop", "func": f"{DEMO}.invert"})
+    assert _run(plate, pipeline, out, "--executor", "serial") == 1
+    assert "disk full" in capsys.readouterr().err.lower()
+    record = _record(out)
+    assert "finished" in record  # the record was closed, not left mid-run
+    statuses = {w: info["status"] for w, info in record["wells"].items()}
+    assert statuses == {"A01": "done", "A02": "failed", "B01": "not run", "B02": "not run"}
+    assert (
+        "No space left" in record["wells"]["A02"]["error"]
+        or "disk full" in (record["wells"]["A02"]["error"])
+    )
+    assert listed_wells(out / "synthetic.ome.zarr") == ["A/1"]
+    assert tree_checksum(plate) == before

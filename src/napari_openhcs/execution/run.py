@@ -270,7 +270,15 @@ def _execute(
             stop_error.append(f"disk full while writing well {result.well}: {result.error.message}")
             runner.cancel()
         if len(well_results) == len(units_by_well[result.well]):
-            _finish_well(result.well, well_results, writers, out, report)
+            try:
+                _finish_well(result.well, well_results, writers, out, report)
+            except (RunError, OSError) as exc:
+                # The well is not listed; say why, and stop the run if the disk is full.
+                report.wells[result.well].update(status="failed", error=str(exc))
+                cause = exc if isinstance(exc, OSError) else exc.__cause__
+                if getattr(cause, "errno", None) == errno.ENOSPC:
+                    stop_error.append(str(exc))
+                    runner.cancel()
             records.write_run_record(out, record)
 
     try:
