@@ -291,6 +291,10 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
     timings["write"] = time.perf_counter() - t
     if rows and "object_count" not in aggregates:
         aggregates["object_count"] = len(rows)
+    for column in ("area", "mean_intensity"):  # per-unit means for the plate heat map
+        values = [r[column] for r in rows if isinstance(r.get(column), (int, float))]
+        if values:
+            aggregates[f"mean_{column}" if column == "area" else column] = float(np.mean(values))
     return UnitResult(
         unit.well, unit.site, ok=True, measurements=_columns(rows), aggregates=aggregates
     )
