@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tifffile
-from helpers import tree_checksum
 from storage_validation import validate_plate
 
+from helpers import tree_checksum
 from napari_openhcs.cli import main
 from napari_openhcs.storage import read_plate, read_plate_well
 
