@@ -171,3 +171,15 @@ def test_rejected_parameter_shows_error_and_keeps_last_preview(dock_and_nav, qtb
     wait_preview(qtbot, dock)
     assert "difference_of_gaussians" not in dock.errors
     assert dock.form.error.isHidden()
+
+
+def test_loaded_chains_and_groups_round_trip_unchanged(dock_and_nav):
+    from napari_openhcs.pipeline import load_pipeline
+
+    _viewer, dock, _nav = dock_and_nav
+    builtin = load_pipeline("nuclei_count")
+    dock.set_steps(builtin)
+    assert dock.pipeline() == builtin
+    dock.step_list.setCurrentRow(len(dock.steps) - 1)
+    chain = dock.steps[-1].calls()
+    assert len(dock.form.chain_forms) == len(chain)  # one form per function of the chain

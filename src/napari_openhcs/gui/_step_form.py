@@ -28,12 +28,19 @@ class StepModel:
     materialize: bool = False
     output_dtype: str = "keep"
     input_source: str = "previous"
+    #: further functions of a chain, run after ``ref`` in order: ``[(ref, kwargs), ...]``.
+    extra: list = field(default_factory=list)
+
+    def calls(self) -> list[tuple[str, dict]]:
+        """The chain: ``[(ref, kwargs), ...]``."""
+        return [(self.ref, self.kwargs), *self.extra]
 
     def to_step(self):
         """The pipeline ``Step``."""
         from napari_openhcs.pipeline import Step
 
-        call = (self.ref, dict(self.kwargs))
+        chain = [(r, dict(k)) for r, k in self.calls()]
+        call = chain[0] if len(chain) == 1 else chain
         func = {str(self.group_value): call} if self.group_by and self.group_value else call
         return Step(
             func,
@@ -48,7 +55,7 @@ class StepModel:
 
     @classmethod
     def from_step(cls, step) -> StepModel:
-        """A model from a ``Step`` of one function (a chain keeps its first function)."""
+        """A model from a ``Step`` (a dict pattern keeps its first group)."""
         pattern = step.pattern
         group_value = None
         if isinstance(pattern, dict):
@@ -67,6 +74,7 @@ class StepModel:
             materialize=step.materialize,
             output_dtype=step.output_dtype,
             input_source=step.input_source,
+            extra=[(r, dict(k)) for r, k in chain[1:]],
         )
 
 
@@ -123,6 +131,8 @@ class StepForm(QWidget):
         self.info = None
         self.settings = None
         self.params = None
+        self.chain_forms: list = []
+        self._headers: list = []
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #e66;")
@@ -142,13 +152,17 @@ class StepForm(QWidget):
         """Build the form for ``model`` (``group_values``: component -> plate values)."""
         from magicgui.widgets import CheckBox, ComboBox, Container, LineEdit, Select
 
-        from napari_openhcs.registry import get_info
+        from napari_openhcs.registry import call_defaults, get_info
 
-        for w in (self.settings, self.params):
+        for w in (self.settings, *self.chain_forms):
             if w is not None:
                 self._layout.removeWidget(w.native)
                 w.native.deleteLater()
+        for header in self._headers:
+            self._layout.removeWidget(header)
+            header.deleteLater()
         self.settings = self.params = None
+        self.chain_forms, self._headers = [], []
         self.model = model
         self._empty.setVisible(model is None)
         if model is None:
@@ -200,31 +214,40 @@ class StepForm(QWidget):
         self.settings["variable_components"].native.setMaximumHeight(80)
         self.settings.changed.connect(self._settings_changed)
         self._group_values = group_values or {}
-        from napari_openhcs.registry import call_defaults
-
-        defaults = {p.name: p.default for p in self.info.params}
-        defaults.update(call_defaults(self.info))
-        widgets = [
-            param_widget(p, model.kwargs.get(p.name, defaults[p.name])) for p in self.info.params
-        ]
-        self._defaults = defaults
-        self.params = Container(widgets=widgets, label=model.ref)
-        self.params.changed.connect(self._params_changed)
         self._layout.addWidget(self.settings.native)
-        self._layout.addWidget(self.params.native)
+        self._defaults = []
+        for i, (ref, kwargs) in enumerate(model.calls()):
+            info = get_info(ref)
+            defaults = {p.name: p.default for p in info.params}
+            defaults.update(call_defaults(info))
+            widgets = [param_widget(p, kwargs.get(p.name, defaults[p.name])) for p in info.params]
+            box = Container(widgets=widgets, label=ref)
+            box.native.setToolTip(info.doc)
+            box.changed.connect(lambda *_a, i=i: self._params_changed(i))
+            self._defaults.append(defaults)
+            self.chain_forms.append(box)
+            header = QLabel(f"<b>{ref}</b>")
+            self._headers.append(header)
+            self._layout.addWidget(header)
+            self._layout.addWidget(box.native)
+        self.params = self.chain_forms[0]
 
     def set_param(self, name: str, value: Any) -> None:
         """Set one parameter through its widget (as a user would)."""
         w = self.params[name]
         w.value = repr(value) if getattr(w, "_openhcs_literal", False) else value
 
-    def _params_changed(self, *_args) -> None:
+    def _params_changed(self, i: int) -> None:
+        ref, old = self.model.calls()[i]
         kwargs = {}
-        for w in self.params:
+        for w in self.chain_forms[i]:
             value = widget_value(w)
-            if value != self._defaults.get(w.name) or w.name in self.model.kwargs:
+            if value != self._defaults[i].get(w.name) or w.name in old:
                 kwargs[w.name] = value
-        self.model.kwargs = kwargs
+        if i == 0:
+            self.model.kwargs = kwargs
+        else:
+            self.model.extra[i - 1] = (ref, kwargs)
         self.changed.emit()
 
     def _settings_changed(self, *_args) -> None:
