@@ -1,0 +1,109 @@
+"""OME-Zarr plate write/read throughput vs copying the same bytes as raw files, side by side.
+
+Writes N fields of (1, C, Z, Y, X) uint16 through ``OmeZarrPlateWriter`` (Blosc-LZ4, one chunk
+per plane) and reads them back with ``read_plate_well``; as the baseline, writes and reads the
+same planes as raw ``.npy``-free byte files (one per plane). Goal: >= 0.8x raw both ways.
+
+    python benchmarks/storage_bench.py --wells 8 --sites 2 --size 512
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from napari_openhcs.storage import OmeZarrPlateWriter, read_plate_well
+
+
+def _fields(n, c, z, size, seed=0):
+    rng = np.random.default_rng(seed)
+    base = rng.normal(500, 50, (1, c, z, size, size)).clip(0, 65535).astype(np.uint16)
+    return [np.roll(base, i, axis=-1) for i in range(n)]
+
+
+def bench(wells: int, sites: int, channels: int, z: int, size: int, compressor: str) -> dict:
+    names = [f"A{c:02d}" for c in range(1, wells + 1)]
+    data = _fields(sites, channels, z, size)
+    nbytes = sum(d.nbytes for d in data) * wells
+    tmp = Path(tempfile.mkdtemp(prefix="storage-bench-"))
+    try:
+        t0 = time.perf_counter()
+        writer = OmeZarrPlateWriter(tmp / "p.ome.zarr", 1, wells, compressor=compressor)
+        for well in names:
+            for s, field in enumerate(data):
+                writer.write_field(well, s, field)
+            writer.finish_well(well, sites)
+        zarr_write = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for well in names:
+            for levels, _ in read_plate_well(tmp / "p.ome.zarr", well):
+                levels[0].compute(scheduler="threads")
+        zarr_read = time.perf_counter() - t0
+        raw = tmp / "raw"
+        t0 = time.perf_counter()
+        for well in names:
+            for s, field in enumerate(data):
+                folder = raw / well / str(s)
+                folder.mkdir(parents=True)
+                for ci in range(channels):
+                    for zi in range(z):
+                        (folder / f"{ci}_{zi}.raw").write_bytes(field[0, ci, zi].tobytes())
+        raw_write = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for root, _, files in os.walk(raw):
+            for f in files:
+                np.frombuffer(Path(root, f).read_bytes(), np.uint16)
+        raw_read = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    mb = nbytes / 1e6
+    return {
+        "params": {
+            "wells": wells,
+            "sites": sites,
+            "channels": channels,
+            "z": z,
+            "size": size,
+            "compressor": compressor,
+            "megabytes": mb,
+        },
+        "omezarr_write_MBps": mb / zarr_write,
+        "raw_write_MBps": mb / raw_write,
+        "omezarr_read_MBps": mb / zarr_read,
+        "raw_read_MBps": mb / raw_read,
+        "write_ratio": raw_write / zarr_write,
+        "read_ratio": raw_read / zarr_read,
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--wells", type=int, default=8)
+    p.add_argument("--sites", type=int, default=2)
+    p.add_argument("--channels", type=int, default=2)
+    p.add_argument("--z", type=int, default=3)
+    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--compressor", default="lz4")
+    a = p.parse_args()
+    r = bench(a.wells, a.sites, a.channels, a.z, a.size, a.compressor)
+    print(f"{'':10s}{'OME-Zarr MB/s':>15s}{'raw MB/s':>12s}{'ratio':>8s}")
+    for way in ("write", "read"):
+        print(
+            f"{way:10s}{r[f'omezarr_{way}_MBps']:15.1f}{r[f'raw_{way}_MBps']:12.1f}"
+            f"{r[f'{way}_ratio']:8.2f}"
+        )
+    out = Path(__file__).parent / "results" / "storage_bench.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(r, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
