@@ -17,22 +17,51 @@ from napari_openhcs.plates.synthetic import write_plate
 from pipeline.run_outputs import assert_same_outputs, snapshot
 
 WELLS = ["A01", "A02", "B01"]
+# nuclei_count with the projection kept: two output plates, labels and measurements.
+PIPELINE = {
+    "format": "napari-openhcs.pipeline",
+    "version": 1,
+    "name": "count, keep projection",
+    "steps": [
+        {"name": "project", "func": "napari_openhcs.functions.max_projection", "materialize": True},
+        {
+            "name": "nuclei",
+            "func": {
+                "groups": {
+                    "1": [
+                        "napari_openhcs.functions.percentile_normalize",
+                        "napari_openhcs.functions.count_objects",
+                    ]
+                }
+            },
+            "group_by": "channel",
+            "materialize": True,
+        },
+    ],
+}
 
 
 @pytest.fixture(scope="module")
 def plate(tmp_path_factory):
     root = tmp_path_factory.mktemp("plate")
     return write_plate(
-        root / "plate", "imagexpress", wells=WELLS, sites=1, channels=2, z=2, size=64, seed=0
+        root / "plate", "imagexpress", wells=WELLS, sites=2, channels=2, z=2, size=64, seed=0
     )
 
 
 @pytest.fixture(scope="module")
-def serial_outputs(plate, tmp_path_factory):
+def pipeline_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pipeline") / "pipeline.json"
+    path.write_text(json.dumps(PIPELINE))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def serial_outputs(plate, pipeline_file, tmp_path_factory):
     out = tmp_path_factory.mktemp("serial") / "out"
     before = tree_checksum(plate)
     code = cli.main(
-        ["run", str(plate), "--pipeline", "nuclei_count", "--out", str(out), "--executor", "serial"]
+        ["run", str(plate), "--pipeline", pipeline_file, "--out", str(out), "--executor", "serial"]
     )
     assert code == 0
     assert tree_checksum(plate) == before
@@ -40,15 +69,19 @@ def serial_outputs(plate, tmp_path_factory):
 
 
 def test_serial_run_writes_every_well(serial_outputs):
-    assert serial_outputs["wells"] == {"synthetic.ome.zarr": ["A/1", "A/2", "B/1"]}
-    # images and labels of each well, and one measurement table per well plus the merged one
-    assert len(serial_outputs["arrays"]) == 2 * len(WELLS)
+    listed = ["A/1", "A/2", "B/1"]
+    assert serial_outputs["wells"] == {
+        "synthetic.ome.zarr": listed,
+        "synthetic_project.ome.zarr": listed,
+    }
+    # per field: image and labels in the main plate, the projection in its own plate
+    assert len(serial_outputs["arrays"]) == 3 * 2 * len(WELLS)
     assert set(serial_outputs["csv"]) == {f"measurements/{w}.csv" for w in WELLS} | {
         "measurements.csv"
     }
 
 
-def test_processes_executor_matches_serial(plate, serial_outputs, tmp_path):
+def test_processes_executor_matches_serial(plate, pipeline_file, serial_outputs, tmp_path):
     before = tree_checksum(plate)
     out = tmp_path / "out"
     code = cli.main(
@@ -56,7 +89,7 @@ def test_processes_executor_matches_serial(plate, serial_outputs, tmp_path):
             "run",
             str(plate),
             "--pipeline",
-            "nuclei_count",
+            pipeline_file,
             "--out",
             str(out),
             "--executor",
@@ -92,7 +125,7 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 
 
 @pytest.mark.slow
-def test_dask_cluster_matches_serial(plate, serial_outputs, tmp_path):
+def test_dask_cluster_matches_serial(plate, pipeline_file, serial_outputs, tmp_path):
     from distributed import Client
 
     sched_file = tmp_path / "scheduler.json"
@@ -148,7 +181,7 @@ def test_dask_cluster_matches_serial(plate, serial_outputs, tmp_path):
                 "run",
                 str(plate),
                 "--pipeline",
-                "nuclei_count",
+                pipeline_file,
                 "--out",
                 str(out),
                 "--executor",
