@@ -33,6 +33,9 @@ def bench(wells: int, sites: int, channels: int, z: int, size: int, compressor: 
     data = _fields(sites, channels, z, size)
     nbytes = sum(d.nbytes for d in data) * wells
     tmp = Path(tempfile.mkdtemp(prefix="storage-bench-"))
+    import dask.array  # noqa: F401  (imports outside the timed sections)
+    import zarr  # noqa: F401
+
     try:
         t0 = time.perf_counter()
         writer = OmeZarrPlateWriter(tmp / "p.ome.zarr", 1, wells, compressor=compressor)
