@@ -118,8 +118,10 @@ def _type_from_doc(type_line: str) -> str | None:
         ("scalar", "float"),
         ("str", "str"),
     ):
-        if re.search(rf"\b{word}", t):
-            if any(w in t for w in ("sequence", "tuple", "array", "iterable", "list")):
+        m = re.search(rf"\b{word}", t)
+        if m:
+            seq = re.search(r"sequence|tuple|array|iterable|list", t)
+            if seq and seq.start() < m.start():  # "sequence of floats", not "float or sequence"
                 return "tuple[float, ...]" if kind in ("float", "int") else "any"
             return kind
     return None
