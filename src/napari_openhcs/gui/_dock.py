@@ -41,6 +41,7 @@ class PipelineDock(QWidget):
         self.browser = FunctionBrowser()
         self.browser.add_requested.connect(self.add_step)
         self.step_list = QListWidget()
+        self.step_list.setMaximumHeight(120)
         self.step_list.currentRowChanged.connect(self._select_row)
         self.step_list.itemChanged.connect(self._item_changed)
         buttons = QHBoxLayout()
@@ -84,6 +85,7 @@ class PipelineDock(QWidget):
         split.addWidget(self.browser)
         split.addWidget(steps_box)
         split.setStretchFactor(1, 2)
+        split.setSizes([260, 520])
         layout = QVBoxLayout(self)
         layout.addWidget(split, 1)
         layout.addWidget(self.preview_box)
@@ -207,7 +209,8 @@ class PipelineDock(QWidget):
 
     def _label(self, m: StepModel) -> str:
         error = self.errors.get(m.name)
-        return f"{m.name}  ({m.ref.rsplit('.', 1)[-1]})" + ("  ⚠ " + error if error else "")
+        funcs = " → ".join(r.rsplit(".", 1)[-1] for r, _k in m.calls())
+        return f"{m.name}  ({funcs})" + ("  ⚠ " + error if error else "")
 
     def _refresh_labels(self) -> None:
         self.step_list.blockSignals(True)

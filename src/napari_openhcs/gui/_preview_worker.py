@@ -131,6 +131,7 @@ class PreviewController(QObject):
         from napari_openhcs.gui._layers import set_layer
 
         errors: dict[str, object] = {}
+        pixel = getattr(self.session.index, "pixel_size", None) or (1.0, 1.0)
         for entry in results:
             step = entry["step"]
             if entry["error"] is not None:
@@ -142,6 +143,7 @@ class PreviewController(QObject):
                 PREVIEW_PREFIX + entry["name"],
                 entry["array"],
                 "labels" if entry["kind"] in ("labels", "mask") else "image",
+                scale=(*[1.0] * (entry["array"].ndim - 2), float(pixel[0]), float(pixel[1])),
             )
         latency = time.perf_counter() - self._launched_at
         compute = sum({e["step"]: e["seconds"] for e in results}.values())
