@@ -1,8 +1,9 @@
 """The baseline a user would write by hand: the plate-run benchmark's pipeline as a plain loop.
 
 For every (well, site, channel): read the z-planes (tifffile), max-project, Gaussian sigma=2,
-Otsu threshold, label, count; write the labels as a Zarr array with one chunk per plane and
-Blosc-LZ4 (the same bytes napari-openhcs writes). ``--pool N`` runs the same function over a
+Otsu threshold, label, count; write the blurred image and the labels as Zarr arrays with one
+chunk per plane and Blosc-LZ4 (the same bytes napari-openhcs writes: its main plate holds the
+last image output, the labels go under labels/). ``--pool N`` runs the same function over a
 ``multiprocessing`` pool of N processes. Prints one JSON line: wall time, per-phase sums
 (read / compute / write, measured inside the function) and the object count.
 
@@ -20,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-NAME = re.compile(r"_(?P<well>[A-P]\d\d)_s(?P<site>\d+)_w(?P<channel>\d+)_z(?P<z>\d+)", re.I)
+NAME = re.compile(r"_(?P<well>[A-P]\d\d)_s(?P<site>\d+)_w(?P<channel>\d+)(?:_z(?P<z>\d+))?\.tif", re.I)
+ZSTEP = re.compile(r"ZStep_(\d+)")
 
 
 def find_stacks(plate: Path) -> list[tuple[str, int, int, list[str]]]:
@@ -29,7 +31,9 @@ def find_stacks(plate: Path) -> list[tuple[str, int, int, list[str]]]:
         m = NAME.search(path.name)
         if m and "_thumb" not in path.name:
             key = (m["well"], int(m["site"]), int(m["channel"]))
-            groups[key].append((int(m["z"]), str(path)))
+            folder = ZSTEP.search(str(path.parent))
+            z = int(m["z"]) if m["z"] else int(folder.group(1)) if folder else 1
+            groups[key].append((z, str(path)))
     return [(w, s, c, [p for _, p in sorted(zs)]) for (w, s, c), zs in sorted(groups.items())]
 
 
@@ -50,15 +54,16 @@ def process(job) -> dict:
     labels = label(mask).astype(np.int32)
     count = int(labels.max())
     t2 = time.perf_counter()
-    array = zarr.create_array(
-        store=f"{out}/{well}/{site}/{channel}",
-        shape=(1, 1, 1) + labels.shape,
-        chunks=(1, 1, 1) + labels.shape,
-        dtype=labels.dtype,
-        compressors=[BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")],
-        overwrite=True,
-    )
-    array[...] = labels[None, None, None]
+    for name, data in (("image", blurred), ("labels", labels)):
+        array = zarr.create_array(
+            store=f"{out}/{well}/{site}/{channel}/{name}",
+            shape=(1, 1, 1) + data.shape,
+            chunks=(1, 1, 1) + data.shape,
+            dtype=data.dtype,
+            compressors=[BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")],
+            overwrite=True,
+        )
+        array[...] = data[None, None, None]
     t3 = time.perf_counter()
     return {"read": t1 - t0, "compute": t2 - t1, "write": t3 - t2, "count": count}
 
