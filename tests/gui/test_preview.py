@@ -96,7 +96,8 @@ def test_a_change_cancels_the_stale_preview_and_the_newest_runs(dock, qtbot):
     dock.preview_box.setChecked(True)
     qtbot.waitUntil(lambda: dock.preview.running, timeout=10_000)
     qtbot.waitUntil(
-        lambda: dock.preview._pool.pids and dock.preview._pool._workers[0].job, timeout=30_000
+        lambda: bool(dock.preview._pool.pids and dock.preview._pool._workers[0].job),
+        timeout=30_000,
     )
     stale_pid = dock.preview._pool.pids[0]
     dock.step_list.setCurrentRow(0)
