@@ -92,3 +92,24 @@ def test_cancel_mid_run_stops_the_workers(dock, qtbot, tmp_path):
         timeout=10_000,
     )
     assert panel.run_button.isEnabled()
+
+
+def test_open_results_shows_the_first_output_well_with_both_panels(
+    make_napari_viewer, plate, tmp_path, monkeypatch
+):
+    import napari
+
+    from napari_openhcs.execution.run import run_plate
+    from napari_openhcs.gui._launch import open_results
+
+    out = tmp_path / "out"
+    assert run_plate(plate, "nuclei_count", out, executor="serial", wells=["A02"]).exit_code == 0
+    viewer = make_napari_viewer()
+    ran = []
+    monkeypatch.setattr(napari, "Viewer", lambda **_kw: viewer)
+    monkeypatch.setattr(napari, "run", lambda: ran.append(True))
+    open_results(out)
+    assert ran == [True]
+    assert set(viewer.window.dock_widgets) >= {"Plate", "Pipeline"}
+    kinds = {x.name: x._type_string for x in viewer.layers if x.name.startswith("output: A02")}
+    assert "labels" in kinds.values() and "image" in kinds.values()
