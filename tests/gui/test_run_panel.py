@@ -113,3 +113,22 @@ def test_open_results_shows_the_first_output_well_with_both_panels(
     assert set(viewer.window.dock_widgets) >= {"Plate", "Pipeline"}
     kinds = {x.name: x._type_string for x in viewer.layers if x.name.startswith("output: A02")}
     assert "labels" in kinds.values() and "image" in kinds.values()
+
+
+def test_failed_wells_show_in_the_table_and_as_a_notification(dock, qtbot, tmp_path, monkeypatch):
+    import napari.utils.notifications as notifications
+
+    shown = []
+    monkeypatch.setattr(notifications, "show_error", shown.append)
+    dock.add_step("openhcs_thirdparty_demo.functions.fail_in_well", well="B01")
+    panel = dock.run_panel
+    panel.out.setText(str(tmp_path / "out"))
+    panel.workers.setValue(1)
+    with qtbot.waitSignal(panel.run_finished, timeout=120_000):
+        panel.start()
+    assert panel.report.failed == ["B01"]
+    row = {panel.status.item(i, 0).text(): i for i in range(panel.status.rowCount())}["B01"]
+    assert panel.status.item(row, 1).text() == "failed"
+    assert "deliberate failure in well B01" in panel.status.item(row, 2).text()
+    assert len(shown) == 1 and "B01" in shown[0] and "deliberate failure" in shown[0]
+    assert set(panel.heatmap.values()) == {"A01", "A02"}  # the failed well has no value
