@@ -37,10 +37,18 @@ PIPELINE = {
     "version": 1,
     "name": "benchmark: project, blur, threshold, label",
     "steps": [
-        {"name": "project", "func": "napari_openhcs.functions.max_projection",
-         "variable_components": ["z"]},
-        {"name": "blur", "func": {"function": "skimage.filters.gaussian",
-                                  "kwargs": {"sigma": 2, "preserve_range": True}}},
+        {
+            "name": "project",
+            "func": "napari_openhcs.functions.max_projection",
+            "variable_components": ["z"],
+        },
+        {
+            "name": "blur",
+            "func": {
+                "function": "skimage.filters.gaussian",
+                "kwargs": {"sigma": 2, "preserve_range": True},
+            },
+        },
         {"name": "threshold", "func": "skimage.filters.threshold_otsu"},
         {"name": "label", "func": "skimage.measure.label", "materialize": True},
     ],
@@ -70,8 +78,7 @@ def _sample_memory(pid: int, stop: threading.Event, peaks: dict) -> None:
 def timed(cmd: list[str], env=None) -> tuple[float, str, dict]:
     """Wall time of a whole process, its stdout, and the peak RSS of its child processes."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     peaks: dict = {}
     stop = threading.Event()
     sampler = threading.Thread(target=_sample_memory, args=(proc.pid, stop, peaks))
@@ -99,8 +106,16 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="openhcs-bench-"))
     rows = "ABCDEFGH"
     wells = [f"{rows[i // 12]}{i % 12 + 1:02d}" for i in range(args.wells)]
-    plate = write_plate(work / "plate", "imagexpress", wells=wells, sites=args.sites,
-                        channels=2, z=3, size=args.size, seed=1)
+    plate = write_plate(
+        work / "plate",
+        "imagexpress",
+        wells=wells,
+        sites=args.sites,
+        channels=2,
+        z=3,
+        size=args.size,
+        seed=1,
+    )
     pipeline = work / "bench.json"
     pipeline.write_text(json.dumps(PIPELINE))
     exe = [sys.executable, "-m", "napari_openhcs.cli"]
@@ -109,15 +124,41 @@ def main() -> None:
     rows_out = {}
     for r in range(args.repeat):
         for name, cmd in [
-            ("ours: processes, 2 workers",
-             exe + ["run", str(plate), "--pipeline", str(pipeline), "--out",
-                    str(work / f"ours{r}"), "--workers", "2", "--json"]),
-            ("ours: serial executor",
-             exe + ["run", str(plate), "--pipeline", str(pipeline), "--out",
-                    str(work / f"serial{r}"), "--executor", "serial", "--json"]),
+            (
+                "ours: processes, 2 workers",
+                exe
+                + [
+                    "run",
+                    str(plate),
+                    "--pipeline",
+                    str(pipeline),
+                    "--out",
+                    str(work / f"ours{r}"),
+                    "--workers",
+                    "2",
+                    "--json",
+                ],
+            ),
+            (
+                "ours: serial executor",
+                exe
+                + [
+                    "run",
+                    str(plate),
+                    "--pipeline",
+                    str(pipeline),
+                    "--out",
+                    str(work / f"serial{r}"),
+                    "--executor",
+                    "serial",
+                    "--json",
+                ],
+            ),
             ("(a) hand-written loop, 1 process", loop + [str(work / f"loop{r}")]),
-            ("(b) hand-written loop, 2-process pool",
-             loop + [str(work / f"pool{r}"), "--pool", "2"]),
+            (
+                "(b) hand-written loop, 2-process pool",
+                loop + [str(work / f"pool{r}"), "--pool", "2"],
+            ),
         ]:
             wall, out, peaks = timed(cmd)
             entry = rows_out.setdefault(name, {"wall": [], "peak_rss_mb": []})
@@ -128,8 +169,7 @@ def main() -> None:
             if name.startswith("ours: processes"):
                 report = json.loads(out.strip().splitlines()[-1])
                 entry["worker_start_s"] = report["executor"].get("start_times")
-                entry["workers_peak_rss_mb"] = sorted(
-                    round(v / 2**20, 1) for v in peaks.values())
+                entry["workers_peak_rss_mb"] = sorted(round(v / 2**20, 1) for v in peaks.values())
     demo_wall, _, _ = timed(exe + ["demo", "--out", str(work / "demo")])
 
     phases = rows_out["(a) hand-written loop, 1 process"]["phases"]
@@ -140,8 +180,10 @@ def main() -> None:
     ours = best["ours: processes, 2 workers"]
     serial = best["ours: serial executor"]
     images = args.wells * args.sites * 2 * 3
-    print(f"\nplate: {args.wells} wells x {args.sites} sites x 2 channels x 3 z at "
-          f"{args.size}^2 = {images} images; cores: {os.cpu_count()}")
+    print(
+        f"\nplate: {args.wells} wells x {args.sites} sites x 2 channels x 3 z at "
+        f"{args.size}^2 = {images} images; cores: {os.cpu_count()}"
+    )
     print(f"{'run':<40}{'wall s':>9}{'peak RSS MB':>13}")
     for name, v in rows_out.items():
         print(f"{name:<40}{min(v['wall']):>9.2f}{max(v['peak_rss_mb']):>13.0f}")
@@ -156,10 +198,18 @@ def main() -> None:
     for k, v in ratios.items():
         print(f"{k:<40}{v:>9.2f}")
     ours_row = rows_out["ours: processes, 2 workers"]
-    print(f"worker start (s): {ours_row.get('worker_start_s')}; "
-          f"worker peak RSS (MB): {ours_row.get('workers_peak_rss_mb')}")
-    result = {"plate_images": images, "size": args.size, "runs": rows_out,
-              "compute_limit_s": limit, "demo_s": demo_wall, "ratios": ratios}
+    print(
+        f"worker start (s): {ours_row.get('worker_start_s')}; "
+        f"worker peak RSS (MB): {ours_row.get('workers_peak_rss_mb')}"
+    )
+    result = {
+        "plate_images": images,
+        "size": args.size,
+        "runs": rows_out,
+        "compute_limit_s": limit,
+        "demo_s": demo_wall,
+        "ratios": ratios,
+    }
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "plate_run.json").write_text(json.dumps(result, indent=2))

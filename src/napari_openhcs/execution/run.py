@@ -194,9 +194,11 @@ def run_plate(
         runner.preload(plan.modules)
 
         out.mkdir(parents=True, exist_ok=True)
-        return _execute(
+        report = _execute(
             plan, pipe, index, spec, out, plate_path, runner, overwrite, pmap, progress, started
         )
+        report.executor = runner.describe()  # now with worker start times
+        return report
     finally:
         if own_executor:
             runner.close()
