@@ -7,6 +7,7 @@ from typing import Any
 
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
+    QApplication,
     QCheckBox,
     QFileDialog,
     QHBoxLayout,
@@ -91,7 +92,15 @@ class PipelineDock(QWidget):
         layout.addWidget(self.preview_box)
         layout.addLayout(files)
         layout.addWidget(self.run_panel)
-        self.destroyed.connect(self.preview.close)
+        self.session.plate_changed.connect(lambda: self._select_row(self.current_row()))
+        app = QApplication.instance()
+        if app is not None:  # stop the preview process and any run when napari quits
+            app.aboutToQuit.connect(self.shutdown)
+
+    def shutdown(self) -> None:
+        """Stop the preview worker process and cancel a running plate run."""
+        self.preview.close()
+        self.run_panel.close_executor()
 
     # -- the model -------------------------------------------------------------------
     def pipeline(self):
@@ -262,6 +271,5 @@ class PipelineDock(QWidget):
             self.form.show_error(self.errors.get(step))
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        self.preview.close()
-        self.run_panel.close_executor()
+        self.shutdown()
         super().closeEvent(event)
