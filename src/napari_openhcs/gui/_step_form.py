@@ -30,6 +30,8 @@ class StepModel:
     input_source: str = "previous"
     #: further functions of a chain, run after ``ref`` in order: ``[(ref, kwargs), ...]``.
     extra: list = field(default_factory=list)
+    #: the other groups of a dict pattern (value -> chain): not edited here, never dropped.
+    other_groups: dict = field(default_factory=dict)
 
     def calls(self) -> list[tuple[str, dict]]:
         """The chain: ``[(ref, kwargs), ...]``."""
@@ -41,7 +43,11 @@ class StepModel:
 
         chain = [(r, dict(k)) for r, k in self.calls()]
         call = chain[0] if len(chain) == 1 else chain
-        func = {str(self.group_value): call} if self.group_by and self.group_value else call
+        if self.group_by and self.group_value:
+            func = {k: list(v) for k, v in self.other_groups.items() if k != str(self.group_value)}
+            func[str(self.group_value)] = call
+        else:
+            func = call
         return Step(
             func,
             name=self.name or None,
@@ -55,11 +61,15 @@ class StepModel:
 
     @classmethod
     def from_step(cls, step) -> StepModel:
-        """A model from a ``Step`` (a dict pattern keeps its first group)."""
+        """A model from a ``Step``: a dict pattern's first group is edited, the rest kept."""
         pattern = step.pattern
         group_value = None
+        others: dict = {}
         if isinstance(pattern, dict):
             group_value, chain = next(iter(pattern.items()))
+            others = {
+                k: [(r, dict(kw)) for r, kw in v] for k, v in pattern.items() if k != group_value
+            }
         else:
             chain = pattern
         ref, kwargs = chain[0]
@@ -75,6 +85,7 @@ class StepModel:
             output_dtype=step.output_dtype,
             input_source=step.input_source,
             extra=[(r, dict(k)) for r, k in chain[1:]],
+            other_groups=others,
         )
 
 
@@ -261,6 +272,7 @@ class StepForm(QWidget):
         group_by = None if group_by == NO_GROUP else group_by
         if group_by != m.group_by:
             m.group_by = group_by
+            m.other_groups = {}  # their values named another component
             values = [str(v) for v in self._group_values.get(group_by or "", [])]
             self._updating = True
             try:
