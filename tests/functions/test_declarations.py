@@ -16,6 +16,7 @@ EXPECTED = {
     "threshold": ("stack", "segmentation", "mask", ()),
     "count_objects": ("stack", "segmentation", "labels", ("measurements",)),
     "composite": ("stack", "projection", "image", ()),
+    "measure_objects": ("stack", "measurement", "labels", ("measurements",)),
 }
 
 

@@ -34,11 +34,24 @@ def resolve(ref: str):
     return getattr(importlib.import_module(module), name)
 
 
-def run_with_form_defaults(info: FunctionInfo, stack: np.ndarray) -> np.ndarray:
-    """Call the function as a form would: every parameter at its spec default."""
+def second_inputs(kinds: tuple[str, ...], stacks: dict) -> list[np.ndarray]:
+    """Inputs for a function's image parameters: each of its kind, flipped so that it differs
+    from the image itself."""
+    return [np.ascontiguousarray(stacks[k][:, ::-1, ::-1]) for k in kinds[1:]]
+
+
+def run_with_form_defaults(
+    info: FunctionInfo, stack: np.ndarray, images: list | None = None
+) -> np.ndarray:
+    """Call the function as a form would: every parameter at its spec default, except image
+    parameters, which get ``images`` in order (when given)."""
     from napari_openhcs.memory import to_numpy
 
     kwargs = {p.name: p.default for p in info.params}
+    if images is not None:
+        image_params = [p for p in info.params if p.annotation == "image"]
+        for p, image in zip(image_params, images, strict=True):
+            kwargs[p.name] = image
     ref = FunctionRef(info.ref, info.memory_type, info.contract, info.adapter, info.output_kind)
     result = ref(stack, **kwargs)
     return np.asarray(to_numpy(result))

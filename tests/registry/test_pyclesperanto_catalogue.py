@@ -18,7 +18,13 @@ from napari_openhcs.registry.libraries._reviewed import read_reviewed
 
 pytest.importorskip("pyclesperanto")
 
-from catalogue_helpers import check_result, inputs, resolve, run_with_form_defaults  # noqa: E402
+from catalogue_helpers import (
+    check_result,
+    inputs,
+    resolve,
+    run_with_form_defaults,
+    second_inputs,
+)  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +37,10 @@ def infos():
 
 def test_available_functions_come_from_the_reviewed_file(infos):
     available = [i for i in infos if i.available]
-    # 0.25.1 offers 177 suitable operations (see the review notes in the file); a catalogue
-    # that shrinks means an operation vanished or its specs stopped parsing.
-    assert len(available) >= 177
+    # 0.25.1 offers 212 suitable operations, 35 of them taking a second image (see the review
+    # notes in the file); a catalogue that shrinks means an operation vanished or its specs
+    # stopped parsing.
+    assert len(available) >= 200
     reviewed = [e.ref for e in read_reviewed("pyclesperanto")]
     assert len(reviewed) == len(set(reviewed)), "duplicates in reviewed/pyclesperanto.tsv"
     assert sorted(i.ref for i in infos) == sorted(reviewed)
@@ -56,13 +63,13 @@ def test_entries_are_public_references_with_parsed_parameters(infos):
 
 @pytest.mark.slow  # pocl compiles one kernel per operation: about two minutes on 2 cores
 def test_every_function_runs_on_a_plane_with_its_form_defaults(infos):
-    kinds = {e.ref: e.test_input for e in read_reviewed("pyclesperanto")}
+    kinds = {e.ref: e.input_kinds for e in read_reviewed("pyclesperanto")}
     stacks = inputs()
     problems = []
     for info in infos:
-        stack = stacks[kinds[info.ref]]
+        stack = stacks[kinds[info.ref][0]]
         try:
-            out = run_with_form_defaults(info, stack)
+            out = run_with_form_defaults(info, stack, second_inputs(kinds[info.ref], stacks))
         except Exception as exc:  # noqa: BLE001 - collect all failures with their names
             problems.append(f"{info.ref}: {exc!r}"[:300])
             continue

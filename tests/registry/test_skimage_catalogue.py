@@ -10,7 +10,13 @@ from napari_openhcs.registry.libraries._reviewed import read_reviewed
 
 pytest.importorskip("skimage")
 
-from catalogue_helpers import check_result, inputs, resolve, run_with_form_defaults  # noqa: E402
+from catalogue_helpers import (
+    check_result,
+    inputs,
+    resolve,
+    run_with_form_defaults,
+    second_inputs,
+)  # noqa: E402
 
 CATEGORIES = {
     "filter",
@@ -79,13 +85,13 @@ def test_parameters_parse_without_pipeline_owned_names(infos):
 
 
 def test_every_function_runs_on_a_plane_with_its_form_defaults(infos):
-    kinds = {e.ref: e.test_input for e in read_reviewed("skimage")}
+    kinds = {e.ref: e.input_kinds for e in read_reviewed("skimage")}
     stacks = inputs()
     problems = []
     for info in infos:
-        stack = stacks[kinds[info.ref]]
+        stack = stacks[kinds[info.ref][0]]
         try:
-            out = run_with_form_defaults(info, stack)
+            out = run_with_form_defaults(info, stack, second_inputs(kinds[info.ref], stacks))
         except Exception as exc:  # noqa: BLE001 - collect all failures with their names
             problems.append(f"{info.ref}: {exc!r}"[:300])
             continue

@@ -102,11 +102,14 @@ def run_preview(
     spec = OutputSpec(out_dir="", plate_name=index.name)
     results: list[dict] = []
     planes, kinds = dict(raw), {k: "image" for k in raw}
+    outputs: dict = {"start": raw}
     for step in pipe.steps:
         if not step.enabled:
             continue
         try:
-            compiled = compile_pipeline(Pipeline([step]), index, spec, wells=[well]).units[0]
+            compiled = compile_pipeline(
+                Pipeline([step]), index, spec, wells=[well], known_steps=tuple(outputs)
+            ).units[0]
             cstep = compiled.steps[0]
         except Exception as exc:  # noqa: BLE001 - shown on the step
             results.append(_error(step.name, exc))
@@ -115,7 +118,7 @@ def run_preview(
         source_kinds = {k: "image" for k in raw} if cstep.input_source == "start" else kinds
         t0 = time.perf_counter()
         try:
-            planes, kinds, _tables = run_step(cstep, source, source_kinds)
+            planes, kinds, _tables = run_step(cstep, source, source_kinds, outputs=outputs)
         except StepFailed as exc:
             results.append(_error(step.name, exc.original))
             break
@@ -123,6 +126,7 @@ def run_preview(
             results.append(_error(step.name, exc))
             break
         seconds = time.perf_counter() - t0
+        outputs[step.name] = planes
         for entry in _step_arrays(step.name, planes, kinds):
             entry.update(error=None, seconds=seconds)
             results.append(entry)

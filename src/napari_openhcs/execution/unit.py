@@ -57,16 +57,22 @@ def _stack(arrays: list) -> Any:
     return stack_any(arrays)
 
 
-def run_chain(chain, stack, whole_volume: bool, step: str, group=(), plate_results=None):
+def run_chain(
+    chain, stack, whole_volume: bool, step: str, group=(), plate_results=None, images=None
+):
     """Run a resolved chain; returns (result stack, output kind, special outputs list).
 
-    Keyword values ``{"plate_step": name}`` become the plate step's plane for ``group``.
+    Keyword values ``{"plate_step": name}`` become the plate step's plane for ``group``;
+    image references (``{"image": source, ...}``) become stacks through ``images(value,
+    stack)`` (see ``ImageSources``).
     """
     specials: list[tuple[str, Any]] = []
     kind = None
     for func, kwargs in chain:
         try:
             kwargs = _with_plate_results(kwargs, dict(group), plate_results or {})
+            if images is not None:
+                kwargs = images.resolve(kwargs, stack)
             out = func(stack, whole_volume=whole_volume, **kwargs)
         except Exception as exc:  # noqa: BLE001 - re-raised with the step and function
             raise StepFailed(step, func.ref, exc) from exc
@@ -80,12 +86,59 @@ def run_chain(chain, stack, whole_volume: bool, step: str, group=(), plate_resul
     return stack, kind, specials
 
 
+class ImageSources:
+    """Resolves image references of one group of planes to stacks.
+
+    ``{"image": "previous"}`` is the stack the function receives; with ``"channel": c`` it
+    is the step's input planes of channel ``c``. ``"start"`` is the raw plate images and any
+    other name an earlier step's output (``outputs``). Planes are matched to the group's
+    ``keys`` on site, z and timepoint, and on channel unless one is given.
+    """
+
+    def __init__(self, keys: list[ImageKey], step_input: Planes, outputs: dict[str, Planes]):
+        self.keys, self.step_input, self.outputs = keys, step_input, outputs
+
+    def resolve(self, kwargs: dict, stack: Any) -> dict:
+        from napari_openhcs.registry.reference import image_ref
+
+        resolved = dict(kwargs)
+        for name, value in kwargs.items():
+            ref = image_ref(value)
+            if ref is not None:
+                resolved[name] = self.stack(ref, stack)
+        return resolved
+
+    def stack(self, ref: dict, current: Any) -> Any:
+        source, channel = ref["image"], ref.get("channel")
+        if source == "previous" and channel is None:
+            return current
+        pool = self.step_input if source == "previous" else self.outputs.get(source)
+        if pool is None:
+            raise PipelineError(f"image {ref}: no step {source!r} ran before this one")
+        wanted = [k if channel is None else k._replace(channel=int(channel)) for k in self.keys]
+        missing = [w for w in wanted if w not in pool]
+        if missing:
+            m = missing[0]
+            have = sorted({(k.channel, k.z) for k in pool if k.site == m.site})
+            raise PipelineError(
+                f"image {ref}: no plane for site {m.site}, channel {m.channel}, z {m.z}, "
+                f"timepoint {m.timepoint} (that source has channel, z {have}); a source that "
+                "was projected matches only steps after the same projection"
+            )
+        return _stack([pool[w] for w in wanted])
+
+
 def run_step(
-    step: CompiledStep, planes: Planes, kinds: dict, plate_results: dict | None = None
+    step: CompiledStep,
+    planes: Planes,
+    kinds: dict,
+    plate_results: dict | None = None,
+    outputs: dict[str, Planes] | None = None,
 ) -> tuple[Planes, dict, list]:
     """Apply one step to every group of planes; returns new planes, kinds and tables.
 
-    ``plate_results`` maps a plate step's name to ``load_plate_result(path)``.
+    ``plate_results`` maps a plate step's name to ``load_plate_result(path)``; ``outputs``
+    maps ``"start"`` and earlier steps' names to their planes, for image references.
     """
     stacked = step.variable_components
     whole = "z" in stacked
@@ -104,7 +157,10 @@ def run_step(
         else:
             chain = step.pattern
         stack = _stack([planes[k] for k in keys])
-        result, kind, specials = run_chain(chain, stack, whole, step.name, group, plate_results)
+        images = ImageSources(keys, planes, outputs or {})
+        result, kind, specials = run_chain(
+            chain, stack, whole, step.name, group, plate_results, images
+        )
         n_in, n_out = len(keys), int(result.shape[0]) if result.ndim == 3 else 1
         if result.ndim == 2:
             result = result[None]
@@ -270,10 +326,16 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
     rows: list[dict] = []
     t = time.perf_counter()
     last = unit.steps[-1].name
+    kept = referenced_images(unit.steps)
+    outputs: dict[str, Planes] = {"start": raw}
     for step in unit.steps:
         source = raw if step.input_source == "start" else planes
         source_kinds = {k: "image" for k in raw} if step.input_source == "start" else kinds
-        planes, kinds = run_step_into(step, source, source_kinds, rows, unit, plate_results)
+        planes, kinds = run_step_into(
+            step, source, source_kinds, rows, unit, plate_results, outputs
+        )
+        if step.name in kept:
+            outputs[step.name] = planes
         _update_latest(latest, planes, kinds, step.output_dtype)
         images = {k: v for k, v in planes.items() if kinds[k] == "image"}
         labelled = {k: v for k, v in planes.items() if kinds[k] in ("labels", "mask")}
@@ -300,9 +362,23 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
     )
 
 
-def run_step_into(step, planes, kinds, rows, unit, plate_results=None):
+def referenced_images(steps) -> set[str]:
+    """Names of the steps whose output a later step takes as an image argument."""
+    from napari_openhcs.pipeline.compiler import chain_pairs
+    from napari_openhcs.registry.reference import image_ref
+
+    return {
+        ref["image"]
+        for step in steps
+        for _, kwargs in chain_pairs(step)
+        for value in kwargs.values()
+        if (ref := image_ref(value)) is not None
+    }
+
+
+def run_step_into(step, planes, kinds, rows, unit, plate_results=None, outputs=None):
     """``run_step`` that appends the step's tables to ``rows`` in long format."""
-    out, out_kinds, tables = run_step(step, planes, kinds, plate_results)
+    out, out_kinds, tables = run_step(step, planes, kinds, plate_results, outputs)
     for group, table in tables:
         rows.extend(_long_rows(unit, step.name, group, table))
     return out, out_kinds
@@ -431,7 +507,7 @@ def run_plate_step(job) -> Path:
     compiled = dataclasses.replace(step, variable_components=stacked)
     raw: Planes = {key: read_plane(job.plate_format, loc) for key, loc in job.images}
     kinds = {k: "image" for k in raw}
-    out, _kinds, _tables = run_step(compiled, raw, kinds)
+    out, _kinds, _tables = run_step(compiled, raw, kinds, outputs={"start": raw})
     groups, planes = [], []
     for key in sorted(out, key=lambda k: (k.channel, k.z, k.timepoint)):
         if key not in raw or out[key] is not raw[key]:  # skip planes a group dict passed through

@@ -14,6 +14,7 @@ from napari_openhcs.functions.background import tophat_background
 from napari_openhcs.functions.composite import composite
 from napari_openhcs.functions.counting import count_objects
 from napari_openhcs.functions.exposure import percentile_normalize
+from napari_openhcs.functions.measure import measure_objects
 from napari_openhcs.functions.projection import max_projection, mean_projection
 from napari_openhcs.functions.threshold import threshold
 
@@ -22,6 +23,7 @@ __all__ = [
     "count_objects",
     "max_projection",
     "mean_projection",
+    "measure_objects",
     "percentile_normalize",
     "threshold",
     "tophat_background",

@@ -18,6 +18,7 @@ from napari_openhcs.errors import PipelineError, PlateError
 from napari_openhcs.pipeline.step import Pipeline
 from napari_openhcs.pipeline.units import CompiledStep, OutputSpec, WorkUnit
 from napari_openhcs.plates.index import PlateIndex
+from napari_openhcs.registry.reference import IMAGE_SOURCES
 
 #: A plate-scope step reads at most this many wells, spread evenly over the chosen wells.
 PLATE_STEP_MAX_WELLS = 16
@@ -100,6 +101,7 @@ def check_kwargs(step_name: str, ref: str, kwargs: dict, info) -> dict:
         Unknown parameter names, values of the wrong type, values outside the choices.
     """
     from napari_openhcs.registry import call_defaults
+    from napari_openhcs.registry.reference import image_ref
 
     specs = {p.name: p for p in info.params}
     for key, value in kwargs.items():
@@ -111,6 +113,19 @@ def check_kwargs(step_name: str, ref: str, kwargs: dict, info) -> dict:
             )
         if plate_step_name(value) is not None:
             continue  # checked by the compiler: names an earlier plate-scope step
+        if image_ref(value) is not None:
+            if spec.annotation not in ("image", "any"):
+                raise PipelineError(
+                    f"step {step_name!r}: {ref} parameter {key!r} takes "
+                    f"{spec.annotation}, not an image ({value!r})"
+                )
+            continue  # its source is checked by the compiler against the earlier steps
+        if spec.annotation == "image":
+            raise PipelineError(
+                f"step {step_name!r}: {ref} parameter {key!r} takes an image, given as "
+                '{"image": "previous" | "start" | "<earlier step>"} with an optional '
+                f'"channel", or {{"plate_step": "<name>"}}; got {value!r}'
+            )
         if value is None:
             if spec.optional:
                 continue
@@ -176,6 +191,7 @@ def compile_pipeline(
     run_id: str | None = None,
     gpus: list[int] | None = None,
     max_units_per_gpu: int = 1,
+    known_steps: tuple[str, ...] = (),
 ) -> CompiledPlan:
     """Validate ``pipeline`` for ``index`` and produce frozen work units.
 
@@ -229,6 +245,13 @@ def compile_pipeline(
         else:
             pattern, infos = _resolve_chain(step.name, step.pattern, bool(gpus))
         _check_plate_step_kwargs(step.name, pattern, [p.name for p in plate_steps])
+        _check_image_refs(
+            step.name, pattern, [*known_steps, *(c.name for c in compiled)], index.channels
+        )
+        if step.name in IMAGE_SOURCES:
+            raise PipelineError(
+                f"step name {step.name!r} is reserved for image references; rename the step"
+            )
         for info in infos:
             modules.add(info.ref.rsplit(".", 1)[0])
             uses_gpu |= info.memory_type in ("cupy", "torch")
@@ -269,7 +292,7 @@ def compile_pipeline(
         if not any(
             plate_step_name(v) == job.step_name
             for s in compiled
-            for _, kw in _chains(s)
+            for _, kw in chain_pairs(s)
             for v in kw.values()
         ):
             notes.append(
@@ -313,11 +336,41 @@ def compile_pipeline(
     )
 
 
-def _chains(step: CompiledStep):
-    """Every ``(FunctionRef, kwargs)`` of a compiled step."""
+def chain_pairs(step: CompiledStep):
+    """Every ``(FunctionRef, kwargs)`` of a compiled step (all groups of a dict pattern)."""
     if step.group_by:
         return [pair for _, chain in step.pattern for pair in chain]
     return list(step.pattern)
+
+
+def _check_image_refs(step_name: str, pattern: tuple, earlier: list[str], channels) -> None:
+    """Image references name ``previous``, ``start`` or an earlier per-well step, and a
+    channel the plate has."""
+    from napari_openhcs.registry.reference import image_ref
+
+    pairs = (
+        [p for _, c in pattern for p in c]
+        if pattern and isinstance(pattern[0][0], str)
+        else pattern
+    )
+    for func, kwargs in pairs:
+        for key, value in kwargs.items():
+            ref = image_ref(value)
+            if ref is None:
+                continue
+            source, channel = ref["image"], ref.get("channel")
+            if source not in IMAGE_SOURCES and source not in earlier:
+                raise PipelineError(
+                    f"step {step_name!r}: {func.ref} parameter {key!r} asks for the image of "
+                    f"step {source!r}, which is not an enabled per-well step before it "
+                    f"(use 'previous', 'start'{''.join(f', {n!r}' for n in earlier)})"
+                )
+            if channel is not None and str(channel) not in {str(c) for c in channels}:
+                raise PipelineError(
+                    f"step {step_name!r}: {func.ref} parameter {key!r} asks for channel "
+                    f"{channel!r}, which the plate does not have (it has "
+                    f"{', '.join(str(c) for c in channels)})"
+                )
 
 
 def _check_plate_step_kwargs(step_name: str, pattern: tuple, earlier: list[str]) -> None:

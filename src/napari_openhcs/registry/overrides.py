@@ -77,6 +77,11 @@ OVERRIDES: dict[str, dict[str, dict | None]] = {
     },
     "skimage.transform.integral_image": {"dtype": None},
     "skimage.transform.swirl": {"center": _CENTER, "order": _ORDER, "output_shape": None},
+    "skimage.segmentation.join_segmentations": {
+        "s2": {"annotation": "image"},
+        "return_mapping": None,
+    },
+    "skimage.segmentation.random_walker": {"return_full_prob": None, "spacing": None},
     "pyclesperanto.circular_shift": {
         "shift_x": _i(0, -1000, 1000),
         "shift_y": _i(0, -1000, 1000),
@@ -88,6 +93,7 @@ OVERRIDES: dict[str, dict[str, dict | None]] = {
         "low": _f(1.0, 0.0, 100.0),
         "high": _f(99.8, 0.0, 100.0),
     },
+    "napari_openhcs.functions.measure_objects": {"intensity": {"annotation": "image"}},
     "napari_openhcs.functions.tophat_background": {"radius": _i(15, 1, 500)},
     "napari_openhcs.functions.count_objects": {
         "sigma": _f(1.0, 0.0, 50.0),

@@ -152,7 +152,7 @@ class FunctionRef:
         from napari_openhcs.memory import convert
 
         data = convert(image, self.memory_type)
-        kwargs = {k: _resolve_value(v, self.memory_type) for k, v in kwargs.items()}
+        kwargs = {k: _resolve_value(v, self.memory_type, data, self.ref) for k, v in kwargs.items()}
         per_plane = getattr(data, "ndim", 0) == 3 and (
             self.contract == "slice" or (self.contract == "volume" and not whole_volume)
         )
@@ -160,7 +160,11 @@ class FunctionRef:
             result = self._call_once(data, kwargs)
             self._check_shape(data, result)
             return result
-        results = [self._call_once(data[i], kwargs) for i in range(data.shape[0])]
+        stacked = _stacked_image_args(kwargs, data, self.ref)
+        results = [
+            self._call_once(data[i], {**kwargs, **{k: v[i] for k, v in stacked.items()}})
+            for i in range(data.shape[0])
+        ]
         if not self.special_outputs and self.adapter != "blobs_table":
             main = _stack(results)
             self._check_shape(data, main)
@@ -241,12 +245,83 @@ def footprint_array(spec: dict):
     return getattr(morphology, shape)(*args).astype(np.uint8)
 
 
-def _resolve_value(value: Any, memory_type: str) -> Any:
-    if is_footprint_spec(value):
-        from napari_openhcs.memory import convert
+#: Where an image-valued parameter takes its image from (``{"image": source}``): the image
+#: the function receives, the plate's raw images, or (any other name) an earlier step's output.
+IMAGE_SOURCES = ("previous", "start")
 
-        return convert(footprint_array(value), memory_type)
+
+def image_ref(value: Any) -> dict | None:
+    """``value`` if it names an image for an image-valued parameter, else ``None``.
+
+    The form is ``{"image": source}`` with an optional ``"channel": c``. ``source`` is
+    ``"previous"`` (the image the function receives; with a channel, the step's input of
+    that channel), ``"start"`` (the plate's raw images) or the name of an earlier step
+    (its output). Planes are matched on site, z and timepoint, and on channel unless one is
+    given. Only ``{"image": "previous"}`` resolves outside a pipeline.
+    """
+    if (
+        not isinstance(value, dict)
+        or "image" not in value
+        or not set(value) <= {"image", "channel"}
+    ):
+        return None
+    if not isinstance(value["image"], str) or not value["image"]:
+        return None
+    channel = value.get("channel")
+    if channel is not None and (isinstance(channel, bool) or not isinstance(channel, (int, str))):
+        return None
     return value
+
+
+def _is_image_arg(value: Any, data: Any) -> bool:
+    """An array keyword whose last two axes are the image's: an image argument."""
+    shape = getattr(value, "shape", None)
+    data_shape = getattr(data, "shape", None)
+    return (
+        shape is not None
+        and data_shape is not None
+        and len(shape) >= 2
+        and len(data_shape) >= 2
+        and tuple(shape[-2:]) == tuple(data_shape[-2:])
+    )
+
+
+def _resolve_value(value: Any, memory_type: str, data: Any = None, ref: str = "") -> Any:
+    """A keyword value as the function takes it: footprint specs become arrays, image
+    arguments are converted to the function's memory type."""
+    from napari_openhcs.memory import convert
+
+    if is_footprint_spec(value):
+        return convert(footprint_array(value), memory_type)
+    named = image_ref(value)
+    if named is not None:
+        if named == {"image": "previous"}:
+            return data
+        raise PipelineError(
+            f"{ref}: image {named} can only be resolved inside a pipeline step (outside one, "
+            "pass an array or {'image': 'previous'})"
+        )
+    if data is not None and _is_image_arg(value, data):
+        return convert(value, memory_type)
+    return value
+
+
+def _stacked_image_args(kwargs: dict, data: Any, ref: str) -> dict:
+    """Image arguments with one plane per plane of ``data``: sliced along with it.
+
+    A 2-D image argument is passed unchanged with every plane.
+    """
+    stacked = {}
+    for key, value in kwargs.items():
+        if not _is_image_arg(value, data) or len(value.shape) != 3:
+            continue
+        if value.shape[0] != data.shape[0]:
+            raise PipelineError(
+                f"{ref}: image argument {key!r} has {value.shape[0]} planes for a stack of "
+                f"{data.shape[0]}; give one plane or one per plane"
+            )
+        stacked[key] = value
+    return stacked
 
 
 def _stack(arrays: list) -> Any:

@@ -41,6 +41,14 @@ EXCLUDED = frozenset(
     }
 )
 
+#: Required parameters that take a second image (pyclesperanto's two-image operations and
+#: intensity/label maps; scikit-image's inpainting, random walker, histogram matching). The
+#: override table marks others (``{"annotation": "image"}``). Their spec has ``annotation="image"`` and the default
+#: ``{"image": "previous"}``; a pipeline step names another source (see
+#: ``registry.reference.image_ref``).
+IMAGE_PARAMETERS = frozenset({"input_image1", "mask", "labels", "reference"})
+IMAGE_DEFAULT = {"image": "previous"}
+
 _NUMPY_TYPES = {"float": "float", "int": "int", "bool": "bool", "str": "str"}
 _QUOTES = "'\"\u2018\u2019`"
 _DOC_ENTRY = re.compile(r"^(\w+)\s*:\s*(.+)$")
@@ -253,6 +261,22 @@ def param_specs(func: Any, ref: str, overrides: dict | None = None) -> tuple[Par
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         override = overrides.get(p.name, {}) if overrides else {}
+        image_param = (override or {}).get("annotation") == "image" or (
+            p.name in IMAGE_PARAMETERS and p.default is p.empty and override is not None
+        )
+        if image_param:
+            doc_type, doc_text = docs.get(p.name, ("", ""))
+            specs.append(
+                ParamSpec(
+                    name=p.name,
+                    annotation="image",
+                    default=dict(IMAGE_DEFAULT),
+                    required=True,
+                    doc=(doc_text.split(". ")[0][:160] + " " if doc_text else "")
+                    + '(an image: {"image": "previous" | "start" | step name, "channel": c})',
+                )
+            )
+            continue
         if override is None or (p.name in EXCLUDED and not override):
             if p.default is p.empty:
                 raise ValueError(f"{ref}: required parameter {p.name!r} cannot be excluded")

@@ -16,6 +16,11 @@ class ReviewedEntry:
     test_input: str
     adapter: str | None
 
+    @property
+    def input_kinds(self) -> tuple[str, ...]:
+        """The test input's kinds: the image's, then each image parameter's (``"float,mask"``)."""
+        return tuple(self.test_input.split(","))
+
 
 def read_reviewed(name: str) -> list[ReviewedEntry]:
     """Entries of ``reviewed/<name>.tsv`` (comment lines start with ``#``)."""
