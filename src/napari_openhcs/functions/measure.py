@@ -27,6 +27,7 @@ _COLUMNS = (
     category="measurement",
     output_kind="labels",
     special_outputs=("measurements",),
+    image_params=("intensity",),
 )
 @numpy
 def measure_objects(labels: np.ndarray, *, intensity: np.ndarray) -> tuple[np.ndarray, dict]:

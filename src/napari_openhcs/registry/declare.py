@@ -27,6 +27,7 @@ def declare(
     category: str | None = None,
     output_kind: str | None = None,
     special_outputs: Sequence[str] | None = None,
+    image_params: Sequence[str] | None = None,
 ) -> Callable[[F], F]:
     """Record registry metadata in ``func.__openhcs__`` (merged with what is there).
 
@@ -41,6 +42,9 @@ def declare(
         What the first result is.
     special_outputs : sequence of str, optional
         Names of the extra results, in order (e.g. ``("measurements",)``).
+    image_params : sequence of str, optional
+        Keyword parameters that take a second image (e.g. ``("intensity",)``); a pipeline
+        step fills them with ``{"image": source, "channel": c}`` (see the user guide).
     """
     if contract is not None and contract not in _CONTRACTS:
         raise ValueError(f"contract must be one of {_CONTRACTS}, got {contract!r}")
@@ -51,6 +55,7 @@ def declare(
         "category": category,
         "output_kind": output_kind,
         "special_outputs": tuple(special_outputs) if special_outputs is not None else None,
+        "image_params": tuple(image_params) if image_params is not None else None,
     }
 
     def mark(func: F) -> F:

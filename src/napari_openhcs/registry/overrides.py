@@ -93,7 +93,6 @@ OVERRIDES: dict[str, dict[str, dict | None]] = {
         "low": _f(1.0, 0.0, 100.0),
         "high": _f(99.8, 0.0, 100.0),
     },
-    "napari_openhcs.functions.measure_objects": {"intensity": {"annotation": "image"}},
     "napari_openhcs.functions.tophat_background": {"radius": _i(15, 1, 500)},
     "napari_openhcs.functions.count_objects": {
         "sigma": _f(1.0, 0.0, 50.0),

@@ -223,7 +223,9 @@ def default_bounds(name: str, annotation: str, default: Any) -> tuple | None:
     return (lo, hi)
 
 
-def param_specs(func: Any, ref: str, overrides: dict | None = None) -> tuple[ParamSpec, ...]:
+def param_specs(
+    func: Any, ref: str, overrides: dict | None = None, image_params: tuple[str, ...] = ()
+) -> tuple[ParamSpec, ...]:
     """The specs of every parameter of ``func`` after the first (the image).
 
     Parameters
@@ -235,6 +237,8 @@ def param_specs(func: Any, ref: str, overrides: dict | None = None) -> tuple[Par
     overrides : dict, optional
         ``{param: {field: value}}`` applied last; ``{param: None}`` excludes a parameter.
         By default the reviewed table in ``registry.overrides`` for ``ref``.
+    image_params : tuple of str
+        Parameters the function declares as second images (``declare(image_params=...)``).
 
     Returns
     -------
@@ -261,8 +265,10 @@ def param_specs(func: Any, ref: str, overrides: dict | None = None) -> tuple[Par
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         override = overrides.get(p.name, {}) if overrides else {}
-        image_param = (override or {}).get("annotation") == "image" or (
-            p.name in IMAGE_PARAMETERS and p.default is p.empty and override is not None
+        image_param = (
+            (override or {}).get("annotation") == "image"
+            or p.name in image_params
+            or (p.name in IMAGE_PARAMETERS and p.default is p.empty and override is not None)
         )
         if image_param:
             doc_type, doc_text = docs.get(p.name, ("", ""))

@@ -41,7 +41,11 @@ def info_from_declared(func: Any, ref: str, library: str, **defaults: Any) -> Fu
         contract=meta.get("contract") or defaults.get("contract", "slice"),
         category=meta.get("category") or defaults.get("category", "filter"),
         doc=first_doc_line(func),
-        params=param_specs(func, ref),
+        params=param_specs(
+            func,
+            ref,
+            image_params=tuple(meta.get("image_params") or ()),
+        ),
         output_kind=meta.get("output_kind") or "image",
         special_outputs=tuple(meta.get("special_outputs") or ()),
     )
