@@ -21,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-NAME = re.compile(r"_(?P<well>[A-P]\d\d)_s(?P<site>\d+)_w(?P<channel>\d+)(?:_z(?P<z>\d+))?\.tif", re.I)
+NAME = re.compile(
+    r"_(?P<well>[A-P]\d\d)_s(?P<site>\d+)_w(?P<channel>\d+)(?:_z(?P<z>\d+))?\.tif", re.I
+)
 ZSTEP = re.compile(r"ZStep_(\d+)")
 
 

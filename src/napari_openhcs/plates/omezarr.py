@@ -256,8 +256,11 @@ def _open_field_cached(field_path: str, stamp):
     if attrs is None or not attrs[0].get("multiscales"):
         raise PlateError(f"{field_path}: not an OME-Zarr image (no multiscales metadata)")
     multiscale = attrs[0]["multiscales"][0]
+    from napari_openhcs.storage.planes import open_fast
+
+    level0 = f"{field_path}/{multiscale['datasets'][0]['path']}"
     try:
-        array = zarr.open_array(f"{field_path}/{multiscale['datasets'][0]['path']}", mode="r")
+        array = open_fast(level0) or zarr.open_array(level0, mode="r")
     except Exception as exc:  # zarr raises several types for missing or damaged arrays
         raise PlateError(f"{field_path}: cannot open the level 0 array ({exc})") from exc
     return array, _axis_names(multiscale, array.ndim)

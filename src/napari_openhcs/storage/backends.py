@@ -187,6 +187,11 @@ class ZarrBackend(_FolderBackend):
         path = self._path(key)
         if not path.is_dir():
             raise KeyError(key)
+        from napari_openhcs.storage.planes import open_fast
+
+        direct = open_fast(path)
+        if direct is not None:
+            return direct[...]
         return np.asarray(zarr.open_array(str(path), mode="r")[...])
 
 

@@ -415,7 +415,23 @@ def read_image(path: str | Path) -> tuple[list, dict]:
     path = Path(path)
     info = _image_metadata(path)
     levels = []
+    from napari_openhcs.storage.planes import open_fast
+
     for p in info["paths"]:
+        direct = open_fast(path / p)
+        if direct is not None:  # plane chunks read directly (see storage.planes)
+            levels.append(
+                da.from_array(
+                    direct,
+                    chunks=direct.chunks,
+                    asarray=False,
+                    lock=False,
+                    fancy=False,
+                    name=direct.token,
+                    meta=np.empty((0,) * direct.ndim, direct.dtype),
+                )
+            )
+            continue
         array = zarr.open_array(str(path / p), mode="r")
         levels.append(da.from_zarr(array, chunks=array.chunks))
     labels_attrs = read_group_attrs(path / "labels")

@@ -132,7 +132,13 @@ def write_array(
         **kwargs,
     )
     if data.size:
-        array[...] = data
+        from napari_openhcs.storage.planes import open_fast
+
+        direct = open_fast(path)
+        if direct is not None:
+            direct.write_all(data)  # chunk files written directly, with zarr's own codecs
+        else:
+            array[...] = data
 
 
 def new_tmp_dir(parent: Path, label: str) -> Path:
