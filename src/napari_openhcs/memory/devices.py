@@ -27,6 +27,7 @@ THREAD_VARIABLES: tuple[str, ...] = (
     "OPENBLAS_NUM_THREADS",
     "NUMEXPR_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS",
+    "BLOSC_NTHREADS",  # c-blosc reads it on every (de)compression call
 )
 
 

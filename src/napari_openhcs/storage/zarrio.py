@@ -11,6 +11,7 @@ Atomicity here is against a process that dies (crash, kill, Ctrl-C); files are n
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -109,36 +110,66 @@ def write_array(
     compressor: str,
     ngff: str,
 ) -> None:
-    """Write ``data`` as a new Zarr array at ``path``, one chunk per plane, in one call."""
-    import zarr
+    """Write ``data`` as a new Zarr array at ``path``, one chunk per plane, in one call.
+
+    The array's metadata is what zarr-python writes for it (made once per shape, dtype and
+    codec, then reused); the chunks are written directly (``storage.planes``) when the
+    layout allows, else by zarr-python.
+    """
+    from napari_openhcs.storage.planes import open_fast
 
     data = np.ascontiguousarray(data)
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    for name, content in _array_metadata(
+        tuple(data.shape), data.dtype.str, tuple(dimension_names), compressor, ngff
+    ):
+        (path / name).write_bytes(content)
+    if not data.size:
+        return
+    direct = open_fast(path)
+    if direct is not None:
+        direct.write_all(data)  # chunk files written directly, with zarr's own codecs
+    else:
+        import zarr
+
+        zarr.open_array(str(path), mode="r+")[...] = data
+
+
+@functools.lru_cache(maxsize=128)
+def _array_metadata(
+    shape: tuple, dtype: str, dimension_names: tuple, compressor: str, ngff: str
+) -> tuple[tuple[str, bytes], ...]:
+    """The metadata files zarr-python writes for an empty plane-chunked array: ``(name,
+    content)`` pairs, made in a scratch folder once per distinct array description."""
+    import tempfile
+
+    import zarr
+
     fmt = zarr_format(ngff)
     kwargs: dict = {}
     if fmt == 3:
         kwargs["dimension_names"] = list(dimension_names)
     else:
         kwargs["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
-    array = zarr.create_array(
-        store=str(path),
-        shape=data.shape,
-        chunks=plane_chunks(data.shape),
-        dtype=data.dtype,
-        compressors=codecs_for(compressor, ngff),
-        filters=None,
-        fill_value=0,
-        zarr_format=fmt,
-        overwrite=True,
-        **kwargs,
-    )
-    if data.size:
-        from napari_openhcs.storage.planes import open_fast
-
-        direct = open_fast(path)
-        if direct is not None:
-            direct.write_all(data)  # chunk files written directly, with zarr's own codecs
-        else:
-            array[...] = data
+    with tempfile.TemporaryDirectory(prefix="openhcs-meta-") as scratch:
+        zarr.create_array(
+            store=scratch,
+            shape=shape,
+            chunks=plane_chunks(shape),
+            dtype=np.dtype(dtype),
+            compressors=codecs_for(compressor, ngff),
+            filters=None,
+            fill_value=0,
+            zarr_format=fmt,
+            overwrite=True,
+            **kwargs,
+        )
+        return tuple(
+            (entry.name, Path(entry.path).read_bytes())
+            for entry in sorted(os.scandir(scratch), key=lambda e: e.name)
+            if entry.is_file()
+        )
 
 
 def new_tmp_dir(parent: Path, label: str) -> Path:
