@@ -67,7 +67,10 @@ def _record(out) -> dict:
 
 def test_killed_worker_fails_its_well_only_and_resume_matches_a_clean_run(plate, tmp_path):
     before = tree_checksum(plate)
-    killer = _pipeline(tmp_path, "killer", _fault("kill_worker_in_well", well="B02"))
+    fixed = tmp_path / "fault-fixed"
+    killer = _pipeline(
+        tmp_path, "killer", _fault("kill_worker_in_well", well="B02", unless_file=str(fixed))
+    )
     out = tmp_path / "out"
     assert _run(plate, killer, out, "--executor", "processes", "--workers", "2") == 1
     wells = _record(out)["wells"]
@@ -80,9 +83,9 @@ def test_killed_worker_fails_its_well_only_and_resume_matches_a_clean_run(plate,
     assert not (out / "measurements" / "B02.csv").exists()
     assert tree_checksum(plate) == before
 
-    # The fault is gone (it now targets a well the plate does not have): resume.
-    harmless = _pipeline(tmp_path, "harmless", _fault("kill_worker_in_well", well="H12"))
-    assert _run(plate, harmless, out, "--executor", "processes", "--workers", "2") == 0
+    # The fault was transient: the same pipeline resumes and finishes B02 only.
+    fixed.write_text("")
+    assert _run(plate, killer, out, "--executor", "processes", "--workers", "2") == 0
     wells = _record(out)["wells"]
     assert {w: wells[w]["status"] for w in WELLS} == {
         "A01": "skipped",
@@ -91,7 +94,7 @@ def test_killed_worker_fails_its_well_only_and_resume_matches_a_clean_run(plate,
         "B02": "done",
     }
     clean = tmp_path / "clean"
-    assert _run(plate, harmless, clean, "--executor", "serial") == 0
+    assert _run(plate, killer, clean, "--executor", "serial") == 0
     assert_same_outputs(snapshot(out), snapshot(clean))
     assert tree_checksum(plate) == before
 

@@ -111,3 +111,37 @@ def test_every_pattern_form_compiles_to_the_same_units(tiny_index, tmp_path):
     assert all(c == compiled[0] for c in compiled[1:])
     refs = [f.ref for f, _ in compiled[0][0][2][0].pattern]
     assert refs == [PROJECT, NORMALIZE]
+
+
+def test_resuming_with_a_changed_pipeline_is_refused_and_overwrite_redoes_it(
+    tiny_plate, tmp_path, capsys
+):
+    def pipeline(sigma: float):
+        path = tmp_path / f"p{sigma}.json"
+        from napari_openhcs.pipeline.jsonio import pipeline_to_dict
+
+        pipe = Pipeline(
+            [
+                Step(PROJECT, name="project"),
+                Step({"1": (COUNT, {"sigma": sigma})}, name="nuclei", group_by="channel"),
+            ]
+        )
+        path.write_text(json.dumps(pipeline_to_dict(pipe)))
+        return path
+
+    out = tmp_path / "out"
+    assert _run(tiny_plate, pipeline(1.0), out, "--wells", "A01") == 0
+    record = json.loads((out / "run.json").read_text())
+    # the same pipeline resumes (A01 skipped, B02 run)
+    assert _run(tiny_plate, pipeline(1.0), out) == 0
+    assert json.loads((out / "run.json").read_text())["wells"]["A01"]["status"] == "skipped"
+    capsys.readouterr()
+    # another pipeline into the same folder: refused before anything is written
+    before = (out / "run.json").read_text()
+    assert _run(tiny_plate, pipeline(2.0), out) == 2
+    err = capsys.readouterr().err
+    assert "different pipeline" in err and "--overwrite" in err
+    assert (out / "run.json").read_text() == before
+    assert _run(tiny_plate, pipeline(2.0), out, "--overwrite") == 0
+    redone = json.loads((out / "run.json").read_text())
+    assert redone["wells"]["A01"]["status"] == "done" and redone["run_id"] != record["run_id"]

@@ -89,6 +89,34 @@ def test_corrupt_cache_is_rebuilt(tmp_path, monkeypatch, caplog):
         registry_index.clear()
 
 
+def test_cache_is_rebuilt_when_a_function_module_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    registry_index.clear()
+    try:
+        registry_index.load_index(refresh=True)
+        path = registry_index.cache_path()
+        sources = json.loads(path.read_text())["sources"]
+        # the modules defining own and plugin functions are recorded, with the reviewed tables
+        assert any(p.endswith("functions/counting.py") for p in sources)
+        assert any(p.endswith("openhcs_thirdparty_demo/functions.py") for p in sources)
+        assert any(p.endswith("reviewed/skimage.tsv") for p in sources)
+        builds = []
+        real_build = registry_index.build_index
+        monkeypatch.setattr(registry_index, "build_index", lambda: builds.append(1) or real_build())
+        registry_index.clear()
+        registry_index.load_index()
+        assert builds == []  # unchanged: the cache is used
+        data = json.loads(path.read_text())
+        counting = next(p for p in data["sources"] if p.endswith("functions/counting.py"))
+        data["sources"][counting] -= 1  # as if the file had been edited since
+        path.write_text(json.dumps(data))
+        registry_index.clear()
+        registry_index.load_index()
+        assert builds == [1]
+    finally:
+        registry_index.clear()
+
+
 def test_cache_is_invalidated_when_a_library_version_changes(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     registry_index.clear()

@@ -214,6 +214,8 @@ def _execute(
     done_before = (
         set.intersection(*(set(w.finished_wells()) for w in writers)) if writers else set()
     )
+    if done_before and not overwrite:
+        _check_resumable(out, pipe, plate_path, spec)
     report = RunReport(out=out, plate_path=plate_path, executor=runner.describe())
     units_by_well: dict[str, list] = {}
     for unit in plan.units:
@@ -321,10 +323,39 @@ def _execute(
     return report
 
 
+def _check_resumable(out: Path, pipe, plate_path: Path, spec) -> None:
+    """Refuse to resume into ``out`` when its finished wells came from another pipeline,
+    plate or storage setting: skipping them would mix two runs' results in one plate."""
+    import json
+
+    from napari_openhcs.pipeline.jsonio import pipeline_to_dict
+
+    earlier = records.read_run_record(out)
+    if earlier is None:
+        return
+    now = {
+        "pipeline": json.loads(json.dumps(pipeline_to_dict(pipe))),
+        "plate": str(plate_path.resolve()),
+        "ngff": spec.ngff,
+        "compressor": spec.compressor,
+    }
+    differs = [key for key, value in now.items() if key in earlier and earlier[key] != value]
+    if differs:
+        raise InputError(
+            f"{out} holds wells finished by a run with a different {' and '.join(differs)}; "
+            "resuming would mix the two in one plate: pass --overwrite to redo every well, "
+            "or choose another --out"
+        )
+
+
 def _finish_well(well, results, writers, out, report) -> None:
     info = report.wells[well]
     failed = [r for r in results if not r.ok]
-    info["seconds"] = round(sum(sum(r.timings.values()) for r in results), 3)
+    info["seconds"] = round(sum(r.timings.get("total", 0.0) for r in results), 3)
+    info["timings"] = {
+        phase: round(sum(r.timings.get(phase, 0.0) for r in results), 3)
+        for phase in ("read", "compute", "write")
+    }
     gpus = sorted({r.gpu for r in results if r.gpu is not None})
     if gpus:
         info["gpus"] = gpus

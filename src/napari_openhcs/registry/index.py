@@ -10,7 +10,9 @@ cache off. Building imports the libraries (a few seconds); reading the cache imp
 A warm start first compares a cheaper fingerprint stored with the cache: the device
 signature plus the names of the ``*.dist-info``/``*.egg-info`` entries (which carry the
 versions) and ``.pth`` files on ``sys.path``. Installing, removing or upgrading any package
-changes it; only then is the full key (``importlib.metadata`` lookups) computed.
+changes it; only then is the full key (``importlib.metadata`` lookups) computed. The cache
+also records the modification times of the modules defining the package's own and plugin
+functions and of the reviewed tables: editing one (an editable install) rebuilds the index.
 """
 
 from __future__ import annotations
@@ -141,9 +143,59 @@ def _index_from(data: dict, path: Path) -> dict[str, FunctionInfo] | None:
         return None
 
 
-def _write_cache(path: Path, key: str, quick: str, index: dict[str, FunctionInfo]) -> None:
+def _source_files(index: dict[str, FunctionInfo]) -> dict[str, int]:
+    """Modification times of the modules that define the package's own and plugin functions
+    (and of the reviewed tables), so that editing one (an editable install) rebuilds."""
+    modules = {
+        info.ref.rsplit(".", 1)[0]
+        for info in index.values()
+        if info.library not in ("skimage", "pyclesperanto", "cupy", "cucim", "torch")
+    }
+    files = set()
+    for info in index.values():
+        if info.ref.rsplit(".", 1)[0] not in modules:
+            continue
+        module_name, _, attr = info.ref.rpartition(".")
+        module = sys.modules.get(module_name)
+        defining = getattr(getattr(module, attr, None), "__module__", None) or module_name
+        for name in (module_name, defining):
+            path = getattr(sys.modules.get(name), "__file__", None)
+            if path:
+                files.add(path)
+    here = Path(__file__).resolve().parent
+    files.update(str(p) for p in here.glob("reviewed/*.tsv"))
+    files.update(str(here / name) for name in ("overrides.py", "specs.py"))
+    out = {}
+    for path in sorted(files):
+        try:
+            out[path] = os.stat(path).st_mtime_ns
+        except OSError:
+            continue
+    return out
+
+
+def _sources_unchanged(sources) -> bool:
+    if not isinstance(sources, dict):
+        return True  # a cache from before sources were recorded: the fingerprint decides
+    for path, mtime in sources.items():
+        try:
+            if os.stat(path).st_mtime_ns != mtime:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _write_cache(
+    path: Path, key: str, quick: str, index: dict[str, FunctionInfo], sources=None
+) -> None:
     functions = [info.to_dict() for info in index.values()]
-    data = {"key": key, "fingerprint": quick, "functions": functions}
+    data = {
+        "key": key,
+        "fingerprint": quick,
+        "functions": functions,
+        "sources": _source_files(index) if sources is None else sources,
+    }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".registry.", suffix=".tmp", dir=path.parent)
@@ -165,6 +217,9 @@ def load_index(refresh: bool = False) -> dict[str, FunctionInfo]:
         if use_cache and not refresh:
             path = cache_path()
             data = _read_cache_file(path)
+            if data is not None and not _sources_unchanged(data.get("sources")):
+                log.info("registry: a function module changed since the cache was built")
+                data = None
             if data is not None:
                 quick = fingerprint()
                 if data.get("fingerprint") == quick:
@@ -174,7 +229,7 @@ def load_index(refresh: bool = False) -> dict[str, FunctionInfo]:
                     if data.get("key") == key:
                         index = _index_from(data, path)
                         if index is not None:  # same versions, other files: new fingerprint
-                            _write_cache(path, key, quick, index)
+                            _write_cache(path, key, quick, index, data.get("sources"))
         if index is None:
             index = build_index()
             if use_cache:
