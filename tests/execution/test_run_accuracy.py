@@ -34,3 +34,23 @@ def test_nuclei_count_is_within_5_percent_of_ground_truth(fmt, tmp_path):
         assert abs(counted - expected) <= 0.05 * expected, (well, counted, expected)
         # one measurement row per object
         assert per_well_rows[well] == counted
+
+
+def test_nuclei_marker_counts_nuclei_and_measures_the_marker_under_each(tmp_path):
+    """The built-in flat-field + nuclei + marker pipeline, by name, in worker processes."""
+    plate = write_plate(tmp_path / "plate", "imagexpress", wells=WELLS, sites=2, size=256)
+    truth = json.loads((Path(plate) / "ground_truth.json").read_text())
+    report = run_plate(plate, "nuclei_marker", tmp_path / "out", workers=2)
+    assert report.exit_code == 0, report.wells
+    rows = read_csv_rows(tmp_path / "out" / "measurements.csv")
+    for well in WELLS:
+        expected = sum(truth["counts"][well].values())
+        nuclei = [r for r in rows if r["well"] == well and r["step"] == "nuclei"]
+        marker = [r for r in rows if r["well"] == well and r["step"] == "marker"]
+        assert abs(len(nuclei) - expected) <= 0.05 * expected, (well, len(nuclei), expected)
+        # the same objects, measured in the other channel (other intensities)
+        assert [(r["site"], r["label"], r["area"]) for r in marker] == [
+            (r["site"], r["label"], r["area"]) for r in nuclei
+        ]
+        assert [r["mean_intensity"] for r in marker] != [r["mean_intensity"] for r in nuclei]
+    assert (tmp_path / "out" / ".openhcs" / "plate_steps" / "flatfield.npy").exists()

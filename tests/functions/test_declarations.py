@@ -17,6 +17,8 @@ EXPECTED = {
     "count_objects": ("stack", "segmentation", "labels", ("measurements",)),
     "composite": ("stack", "projection", "image", ()),
     "measure_objects": ("stack", "measurement", "labels", ("measurements",)),
+    "estimate_flatfield": ("stack", "background", "image", ()),
+    "correct_flatfield": ("stack", "background", "image", ()),
 }
 
 

@@ -242,3 +242,31 @@ def test_gpu_out_of_memory_names_the_step_and_the_well(tiny_index, tmp_path, pla
     message = result.error.message
     assert "GPU out of memory in step 'big'" in message and "B02 site 2" in message
     assert "4.00 GiB" in message
+
+
+def test_flatfield_estimated_once_per_channel_corrects_every_well(tiny_plate, tmp_path):
+    from napari_openhcs.execution import run_plate
+    from napari_openhcs.execution.unit import load_plate_result
+    from napari_openhcs.plates import open_plate, read_plane
+
+    est = "napari_openhcs.functions.estimate_flatfield"
+    cor = "napari_openhcs.functions.correct_flatfield"
+    pipe = Pipeline(
+        [
+            Step((est, {"sigma": 2.0}), name="flat", scope="plate"),
+            Step((cor, {"flatfield": {"plate_step": "flat"}}), name="corrected"),
+        ]
+    )
+    report = run_plate(tiny_plate, pipe, tmp_path / "out", executor="processes", workers=2)
+    assert report.exit_code == 0, report.wells
+    groups, planes = load_plate_result(tmp_path / "out" / ".openhcs" / "plate_steps" / "flat.npy")
+    assert sorted(g["channel"] for g in groups) == [1, 2] and planes.shape[0] == 2
+    index = open_plate(tiny_plate)
+    out = zarr.open_group(str(tmp_path / "out" / f"{index.name}.ome.zarr"), mode="r")
+    for well in ("A01", "B02"):
+        image = out[f"{well[0]}/{int(well[1:])}/1/0"][...]  # site 2
+        for c in (1, 2):
+            key = next(k for k in index.keys_for(well, 2) if k.channel == c and k.z == 2)
+            raw = read_plane(index.format, index.images[key]).astype(np.float32)
+            flat = planes[[g["channel"] for g in groups].index(c)]
+            np.testing.assert_allclose(image[0, c - 1, 1], raw / flat, rtol=1e-6)

@@ -14,13 +14,16 @@ from napari_openhcs.functions.background import tophat_background
 from napari_openhcs.functions.composite import composite
 from napari_openhcs.functions.counting import count_objects
 from napari_openhcs.functions.exposure import percentile_normalize
+from napari_openhcs.functions.flatfield import correct_flatfield, estimate_flatfield
 from napari_openhcs.functions.measure import measure_objects
 from napari_openhcs.functions.projection import max_projection, mean_projection
 from napari_openhcs.functions.threshold import threshold
 
 __all__ = [
     "composite",
+    "correct_flatfield",
     "count_objects",
+    "estimate_flatfield",
     "max_projection",
     "mean_projection",
     "measure_objects",

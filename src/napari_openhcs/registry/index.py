@@ -176,7 +176,7 @@ def _source_files(index: dict[str, FunctionInfo]) -> dict[str, int]:
 
 def _sources_unchanged(sources) -> bool:
     if not isinstance(sources, dict):
-        return True  # a cache from before sources were recorded: the fingerprint decides
+        return False  # a cache from before sources were recorded: rebuild once
     for path, mtime in sources.items():
         try:
             if os.stat(path).st_mtime_ns != mtime:
