@@ -56,6 +56,21 @@ def test_pyclesperanto_cuda_function_runs():
     assert "cuda" in repr(cle.get_device()).lower()
 
 
+def test_second_images_reach_gpu_functions_from_any_memory_type():
+    import cupy
+    import torch
+
+    a = _stack()
+    b = a[:, ::-1, ::-1].copy()
+    want = a - b
+    for second in (b, cupy.asarray(b), torch.from_numpy(b).cuda()):
+        out = fn("pyclesperanto.subtract_images")(a, input_image1=second)
+        np.testing.assert_allclose(to_numpy(out), want, rtol=1e-6, err_msg=type(second).__name__)
+    # a CuPy stack as the image, a NumPy second image: converted to the function's type
+    out = fn("pyclesperanto.mask")(cupy.asarray(a), mask=(b > 0.5))
+    np.testing.assert_allclose(to_numpy(out), a * (b > 0.5), rtol=1e-6)
+
+
 def _run_on_gpu(payload: bytes):
     import cupy
 

@@ -272,13 +272,12 @@ def _long_rows(unit: WorkUnit, step: str, group: dict, table: dict) -> list[dict
 def run_unit(unit: WorkUnit, emit: Callable[[dict], None] | None = None) -> UnitResult:
     """Run one unit end to end; failures come back in the result, never raised."""
     from napari_openhcs.execution.context import running_unit
-    from napari_openhcs.memory import use_gpu
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     send = emit or (lambda event: None)
     send({"kind": "unit_started", "well": unit.well, "site": unit.site})
-    gpu_ctx = use_gpu(unit.gpu) if unit.gpu is not None else contextlib.nullcontext()
+    gpu_ctx = _gpu_context(unit) if unit.gpu is not None else contextlib.nullcontext()
     try:
         with running_unit(unit), gpu_ctx:
             result = _run(unit, send, timings)
@@ -308,6 +307,22 @@ def run_unit(unit: WorkUnit, emit: Callable[[dict], None] | None = None) -> Unit
     result.timings = timings
     result.gpu = unit.gpu
     return result
+
+
+@contextlib.contextmanager
+def _gpu_context(unit: WorkUnit):
+    """The unit's GPU for decorated calls and as the current CuPy/torch device for the whole
+    unit, so that stacking, slicing and copying results between calls stay on that GPU."""
+    from napari_openhcs.memory import use_gpu
+    from napari_openhcs.memory.decorators import _on_gpu
+    from napari_openhcs.pipeline.compiler import chain_pairs
+
+    kinds = tuple(
+        {func.memory_type for step in unit.steps for func, _ in chain_pairs(step)}
+        & {"cupy", "torch"}
+    )
+    with use_gpu(unit.gpu), _on_gpu(unit.gpu, kinds):
+        yield
 
 
 def _run(unit: WorkUnit, send, timings) -> UnitResult:

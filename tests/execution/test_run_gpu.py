@@ -1,0 +1,52 @@
+"""A unit assigned to a GPU keeps all its work there (run on the GPU machine, ``-m gpu``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.gpu
+
+
+def test_a_unit_on_the_second_gpu_stacks_and_writes_there(tmp_path, monkeypatch):
+    import cupy
+
+    if cupy.cuda.runtime.getDeviceCount() < 2:
+        pytest.skip("needs two GPUs")
+    from napari_openhcs.execution.unit import run_unit
+    from napari_openhcs.pipeline import Pipeline, Step
+    from napari_openhcs.pipeline.compiler import compile_pipeline
+    from napari_openhcs.pipeline.units import OutputSpec
+    from napari_openhcs.plates import open_plate
+    from napari_openhcs.plates.synthetic import write_plate
+    from napari_openhcs.registry import reference
+
+    plate = write_plate(tmp_path / "plate", "imagexpress", wells=["A01"], sites=2, size=64)
+    index = open_plate(plate)
+    spec = OutputSpec(out_dir=str(tmp_path / "out"), plate_name=index.name)
+    pipe = Pipeline(
+        [
+            Step("napari_openhcs.functions.cupy.max_projection", name="project"),
+            Step(("cupyx.scipy.ndimage.gaussian_filter", {"sigma": 1.0}), name="blur"),
+        ]
+    )
+    plan = compile_pipeline(pipe, index, spec, gpus=[0, 1])
+    unit = plan.units[1]
+    assert unit.gpu == 1
+    seen = []
+    real_stack = reference._stack
+
+    def recording_stack(arrays):
+        seen.append((cupy.cuda.Device().id, {getattr(a, "device", None) for a in arrays}))
+        return real_stack(arrays)
+
+    monkeypatch.setattr(reference, "_stack", recording_stack)
+    plan.open_writers()
+    result = run_unit(unit)
+    assert result.ok, result.error
+    assert result.gpu == 1
+    assert seen, "the per-plane function stacked nothing"
+    for current, devices in seen:
+        assert current == 1 and devices == {cupy.cuda.Device(1)}, (current, devices)
+    assert cupy.cuda.Device().id == 0  # restored after the unit
+    assert np.isfinite(result.timings["total"])
