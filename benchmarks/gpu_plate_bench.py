@@ -40,6 +40,7 @@ def main() -> None:
     parser.add_argument("--wells", type=int, default=8)
     parser.add_argument("--sites", type=int, default=4)
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--units-per-gpu", type=int, default=4)
     args = parser.parse_args()
     import torch
 
@@ -69,22 +70,30 @@ def main() -> None:
             work / backend,
             workers=args.workers,
             gpus=use,
+            max_units_per_gpu=args.units_per_gpu,
             progress=lambda e: None,
         )
         wall = time.perf_counter() - t0
         assert report.exit_code == 0, report.to_dict()
         used = sorted({g for info in report.wells.values() for g in info.get("gpus", [])})
-        rows[label] = {"wall_s": round(wall, 2), "gpus_used": used}
+        phases = {
+            phase: round(
+                sum(i.get("timings", {}).get(phase, 0.0) for i in report.wells.values()), 2
+            )
+            for phase in ("read", "compute", "write")
+        }
+        rows[label] = {"wall_s": round(wall, 2), "gpus_used": used, "unit_seconds": phases}
     images = args.wells * args.sites * 2 * 3
     print(
         f"plate: {args.wells} wells x {args.sites} sites x 2 ch x 3 z at {args.size}^2 = "
-        f"{images} images; {args.workers} workers; GPUs visible: {gpus}"
+        f"{images} images; {args.workers} workers; GPUs visible: {gpus}; "
+        f"{args.units_per_gpu} units per GPU at once"
     )
     base = rows["numpy (CPU)"]["wall_s"]
     for label, row in rows.items():
         print(
             f"{label:<14}{row['wall_s']:>8.2f} s  {base / row['wall_s']:>5.2f}x vs CPU  "
-            f"GPUs used: {row['gpus_used']}"
+            f"GPUs used: {row['gpus_used']}  summed over units: {row['unit_seconds']}"
         )
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)

@@ -7,5 +7,5 @@ export PYTHONPATH=/tmp/site:$PWD/src:$PWD/tests/fixtures/thirdparty_functions
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 python3 -c "import torch, cupy, sys; print(sys.version.split()[0], 'torch', torch.__version__, 'cupy', cupy.__version__)"
 python3 -c "import pyclesperanto as cle; print('cle', cle.__version__, cle.get_device())" 2>&1 | tail -1
-python3 -m pytest tests/memory tests/functions tests/registry/test_registry_gpu.py -q -p no:cacheprovider -m gpu -W ignore::DeprecationWarning 2>&1 | tee "${OUT:-/tmp}/gpu_tests.log" | tail -25
+python3 -m pytest tests/memory tests/functions tests/registry/test_registry_gpu.py tests/execution/test_run_gpu.py -q -p no:cacheprovider -m gpu -W ignore::DeprecationWarning 2>&1 | tee "${OUT:-/tmp}/gpu_tests.log" | tail -25
 python3 benchmarks/gpu_plate_bench.py --size 2048 --wells 8 --workers 8 2>&1 | tee "${OUT:-/tmp}/gpu_bench.log" | tail -8

@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--executor", choices=["serial", "processes", "dask"], default="processes")
     p.add_argument("--workers", type=int, default=None)
+    p.add_argument(
+        "--gpus",
+        default="auto",
+        help="GPUs for CuPy/torch steps: 'auto' (every visible GPU), 'none' or a list like 0,1",
+    )
+    p.add_argument("--units-per-gpu", type=int, default=1, help="units running at once on one GPU")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--scheduler", default=None, help="Dask scheduler address")
     g.add_argument("--scheduler-file", default=None, help="Dask scheduler file")

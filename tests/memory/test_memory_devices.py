@@ -93,3 +93,14 @@ def test_limit_cpu_threads_sets_torch_threads_when_torch_is_loaded(run_child):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "THREADS 1" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [("0,1", [0, 1]), ("3", [0]), ("", []), ("1,-1,2", [0]), ("GPU-abc,GPU-def", [0, 1])],
+)
+def test_visible_gpus_follow_cuda_visible_devices(monkeypatch, env, expected):
+    from napari_openhcs.memory.devices import visible_gpus
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", env)
+    assert visible_gpus() == expected

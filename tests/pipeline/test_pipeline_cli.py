@@ -145,3 +145,18 @@ def test_resuming_with_a_changed_pipeline_is_refused_and_overwrite_redoes_it(
     assert _run(tiny_plate, pipeline(2.0), out, "--overwrite") == 0
     redone = json.loads((out / "run.json").read_text())
     assert redone["wells"]["A01"]["status"] == "done" and redone["run_id"] != record["run_id"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--gpus", "x"], "--gpus takes"),
+        (["--gpus", "-1"], "--gpus takes"),
+        (["--units-per-gpu", "0"], "--units-per-gpu"),
+    ],
+)
+def test_bad_gpu_options_exit_2_and_write_nothing(tiny_plate, tmp_path, capsys, args, message):
+    out = tmp_path / "out"
+    assert _run(tiny_plate, "nuclei_count", out, *args) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()

@@ -45,6 +45,20 @@ def _print_failures(report) -> None:
             print(info["traceback"].rstrip(), file=sys.stderr)
 
 
+def _parse_gpus(text: str):
+    """``--gpus``: "auto", "none" or comma-separated GPU numbers."""
+    text = (text or "auto").strip().lower()
+    if text in ("auto", "none"):
+        return "auto" if text == "auto" else None
+    try:
+        gpus = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"--gpus takes 'auto', 'none' or numbers like 0,1; got {text!r}") from None
+    if not gpus or any(g < 0 for g in gpus):
+        raise InputError(f"--gpus takes 'auto', 'none' or numbers like 0,1; got {text!r}")
+    return gpus
+
+
 def run_command(args) -> int:
     """Run a pipeline over a plate; exit 0, 1 (some wells failed), 2 (bad input) or 130."""
     from napari_openhcs.execution.progress import ProgressBar
@@ -52,6 +66,8 @@ def run_command(args) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
+    if args.units_per_gpu < 1:
+        raise InputError(f"--units-per-gpu must be at least 1, got {args.units_per_gpu}")
     bar = None if args.json else ProgressBar()
     report = run_plate(
         args.plate,
@@ -67,6 +83,8 @@ def run_command(args) -> int:
         scheduler_file=args.scheduler_file,
         plate_map=args.plate_map,
         allow_python=args.allow_python,
+        gpus=_parse_gpus(args.gpus),
+        max_units_per_gpu=args.units_per_gpu,
         progress=bar if bar is not None else (lambda event: None),
     )
     if args.json:

@@ -109,7 +109,8 @@ def run_plate(
     scheduler_file: str | None = None,
     plate_map: str | os.PathLike | None = None,
     allow_python: bool = False,
-    gpus: Sequence[int] | None = None,
+    gpus: Sequence[int] | str | None = "auto",
+    max_units_per_gpu: int = 1,
     progress: Callable[[dict], None] | None = None,
 ) -> RunReport:
     """Run ``pipeline`` over ``plate`` and write the results under ``out``.
@@ -129,6 +130,13 @@ def run_plate(
         Only these wells.
     overwrite : bool
         Re-run wells that a previous run finished (by default they are skipped: resume).
+    gpus : list of int, "auto" or None
+        GPUs the units of a pipeline with CuPy or torch steps are spread over, round robin;
+        ``"auto"`` (default) every visible GPU; ``None`` no assignment (each library's
+        current device).
+    max_units_per_gpu : int
+        Units running at once on one GPU (more overlap reading and writing with GPU work,
+        and need more GPU memory).
     progress : callable, optional
         Called with each progress event (a dict with ``kind``, ``well``, ``site``, ...).
 
@@ -190,7 +198,21 @@ def run_plate(
             plate_dtype=index.dtype,
         )
         run_id = uuid.uuid4().hex[:12]
-        plan = compile_pipeline(pipe, index, spec, wells=wells, run_id=run_id, gpus=gpus)
+        if gpus == "auto":
+            from napari_openhcs.memory.devices import visible_gpus
+
+            gpus = visible_gpus()
+        elif isinstance(gpus, str):
+            raise InputError(f"gpus must be a list of GPU numbers, 'auto' or None; got {gpus!r}")
+        plan = compile_pipeline(
+            pipe,
+            index,
+            spec,
+            wells=wells,
+            run_id=run_id,
+            gpus=list(gpus) if gpus else None,
+            max_units_per_gpu=max_units_per_gpu,
+        )
         runner.preload(plan.modules)
 
         out.mkdir(parents=True, exist_ok=True)

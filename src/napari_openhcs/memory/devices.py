@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import gc
+import glob
 import os
 import sys
 from collections.abc import Iterator
@@ -60,6 +61,29 @@ def use_gpu(index: int | None) -> Iterator[None]:
         yield
     finally:
         _GPU.reset(token)
+
+
+def visible_gpus() -> list[int]:
+    """Indices of the NVIDIA GPUs this process may use, without importing any GPU library.
+
+    ``CUDA_VISIBLE_DEVICES`` decides when set (its entries are renumbered from 0, as CUDA
+    does); otherwise the ``/dev/nvidia<N>`` device files are counted.
+
+    Examples
+    --------
+    >>> isinstance(visible_gpus(), list)
+    True
+    """
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        entries = []
+        for item in env.split(","):
+            item = item.strip()
+            if not item or item.startswith("-"):
+                break  # CUDA stops at the first invalid entry
+            entries.append(item)
+        return list(range(len(entries)))
+    return list(range(len(glob.glob("/dev/nvidia[0-9]*"))))
 
 
 def current_gpu() -> int | None:
