@@ -133,7 +133,8 @@ def render_channel(site: Site, channel: int, size: int) -> np.ndarray:
         if channel == 1:
             box, q = _ellipse_distance(n, size, 1.3)
             # a soft edge ~1 px wide; np.maximum keeps a dim neck between touching nuclei
-            value = (2000 * n.brightness) / (1 + np.exp((q - 1) * mean_r / 0.8))
+            # (the exponent is capped: far from the edge the value is 0 either way)
+            value = (2000 * n.brightness) / (1 + np.exp(np.minimum((q - 1) * mean_r / 0.8, 80)))
             np.maximum(img[box], value, out=img[box])
         else:
             centre = 1.5 + 0.25 * (channel - 2)
