@@ -106,11 +106,21 @@ def main() -> None:
     p.add_argument("--z", type=int, default=3)
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--compressor", action="append", help="default: lz4 and none")
+    p.add_argument("--repeat", type=int, default=3, help="best of N for every figure")
     a = p.parse_args()
     results = []
     print(f"{'compressor':12s}{'':12s}{'OME-Zarr MB/s':>15s}{'raw MB/s':>12s}{'ratio':>8s}")
     for compressor in a.compressor or ["lz4", "none"]:
-        r = bench(a.wells, a.sites, a.channels, a.z, a.size, compressor)
+        runs = [
+            bench(a.wells, a.sites, a.channels, a.z, a.size, compressor) for _ in range(a.repeat)
+        ]
+        r = dict(runs[0])
+        for key in [k for k in r if k.endswith("MBps")]:
+            r[key] = max(run[key] for run in runs)  # best of N: the machine is shared
+        r["write_ratio"] = r["omezarr_write_MBps"] / r["raw_write_MBps"]
+        r["read_ratio"] = r["omezarr_read_MBps"] / r["raw_read_MBps"]
+        r["dask_read_ratio"] = r["dask_read_MBps"] / r["raw_read_MBps"]
+        r["repeats"] = a.repeat
         results.append(r)
         for way, label in (("write", "write"), ("read", "read planes"), ("dask_read", "read dask")):
             raw = r["raw_write_MBps"] if way == "write" else r["raw_read_MBps"]

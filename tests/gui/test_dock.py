@@ -183,3 +183,56 @@ def test_loaded_chains_and_groups_round_trip_unchanged(dock_and_nav):
     dock.step_list.setCurrentRow(len(dock.steps) - 1)
     chain = dock.steps[-1].calls()
     assert len(dock.form.chain_forms) == len(chain)  # one form per function of the chain
+
+
+@pytest.fixture
+def two_channel_dock(make_napari_viewer, tmp_path, qtbot):
+    from napari_openhcs.gui._dock import PipelineDock
+    from napari_openhcs.gui._plate_nav import PlateNavigator
+    from napari_openhcs.plates.synthetic import write_plate
+
+    plate = write_plate(
+        tmp_path / "plate", "imagexpress", wells=["A01", "B02"], sites=1, size=96, seed=4
+    )
+    viewer = make_napari_viewer()
+    nav = PlateNavigator(viewer)
+    dock = PipelineDock(viewer)
+    viewer.window.add_dock_widget(nav, name="Plate")
+    viewer.window.add_dock_widget(dock, name="Pipeline")
+    assert nav.open_path(plate)
+    yield viewer, dock, nav
+    dock.preview.close()
+    dock.run_panel.close_executor()
+
+
+def test_plate_steps_and_second_images_round_trip_and_preview(two_channel_dock, qtbot):
+    from napari_openhcs.pipeline import load_pipeline
+
+    viewer, dock, _nav = two_channel_dock
+    builtin = load_pipeline("nuclei_marker")  # a plate step, a plate-step input, an image input
+    dock.set_steps(builtin)
+    assert dock.pipeline() == builtin
+    assert [m.scope for m in dock.steps] == ["plate", "unit", "unit", "unit", "unit"]
+
+    # the marker step's intensity image is chosen from the earlier steps and plate channels
+    dock.step_list.setCurrentRow(4)
+    combo = dock.form.params["intensity"]
+    values = list(combo.choices)
+    assert {"image": "project", "channel": 2} in values
+    assert {"image": "start"} in values and {"image": "corrected", "channel": 1} in values
+    assert {"image": "nuclei", "channel": 2} in values  # every earlier per-well step
+    assert combo.value == {"image": "project", "channel": 2}
+    dock.form.set_param("intensity", {"image": "start", "channel": 2})
+    assert dock.steps[4].kwargs["intensity"] == {"image": "start", "channel": 2}
+    dock.form.set_param("intensity", {"image": "project", "channel": 2})
+    # the correction step can take the plate step's result from a choice, too
+    dock.step_list.setCurrentRow(1)
+    assert dock.form.params["flatfield"].value == {"plate_step": "flatfield"}
+
+    dock.preview_box.setChecked(True)
+    result = wait_preview(qtbot, dock)
+    errors = [e["error"] for e in result if e.get("error")]
+    assert not errors, errors
+    names = {layer.name for layer in viewer.layers}
+    assert any(n.startswith("preview: flatfield") for n in names), names
+    assert any(n.startswith("preview: marker") for n in names), names

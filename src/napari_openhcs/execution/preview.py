@@ -103,12 +103,40 @@ def run_preview(
     results: list[dict] = []
     planes, kinds = dict(raw), {k: "image" for k in raw}
     outputs: dict = {"start": raw}
+    plate_results: dict = {}
     for step in pipe.steps:
         if not step.enabled:
             continue
+        if step.scope == "plate":
+            t0 = time.perf_counter()
+            try:
+                plate_results[step.name] = _plate_result(plate, index, step, tuple(plate_results))
+            except Exception as exc:  # noqa: BLE001 - shown on the step
+                results.append(_error(step.name, exc))
+                break
+            groups, estimate = plate_results[step.name]
+            for group, plane in zip(groups, estimate, strict=True):
+                label = ", ".join(f"{k} {v}" for k, v in group.items())
+                results.append(
+                    {
+                        "step": step.name,
+                        "name": f"{step.name} [{label}]" if label else step.name,
+                        "channel": group.get("channel"),
+                        "array": plane,
+                        "kind": "image",
+                        "error": None,
+                        "seconds": time.perf_counter() - t0,
+                    }
+                )
+            continue
         try:
             compiled = compile_pipeline(
-                Pipeline([step]), index, spec, wells=[well], known_steps=tuple(outputs)
+                Pipeline([step]),
+                index,
+                spec,
+                wells=[well],
+                known_steps=tuple(outputs),
+                known_plate_steps=tuple(plate_results),
             ).units[0]
             cstep = compiled.steps[0]
         except Exception as exc:  # noqa: BLE001 - shown on the step
@@ -118,7 +146,9 @@ def run_preview(
         source_kinds = {k: "image" for k in raw} if cstep.input_source == "start" else kinds
         t0 = time.perf_counter()
         try:
-            planes, kinds, _tables = run_step(cstep, source, source_kinds, outputs=outputs)
+            planes, kinds, _tables = run_step(
+                cstep, source, source_kinds, plate_results=plate_results, outputs=outputs
+            )
         except StepFailed as exc:
             results.append(_error(step.name, exc.original))
             break
@@ -131,6 +161,35 @@ def run_preview(
             entry.update(error=None, seconds=seconds)
             results.append(entry)
     return results
+
+
+#: Plate-step results computed for previews in this process: (plate, step JSON) -> .npy path.
+_PLATE_RESULTS: dict[tuple[str, str], str] = {}
+
+
+def _plate_result(plate: str, index, step, known: tuple[str, ...]):
+    """A plate-scope step's result for the preview: computed once per plate and step
+    definition (on the same sample of wells a run uses), then reused."""
+    import json
+    import tempfile
+
+    from napari_openhcs.execution.unit import load_plate_result, run_plate_step
+    from napari_openhcs.pipeline.compiler import compile_pipeline
+    from napari_openhcs.pipeline.jsonio import step_to_dict
+    from napari_openhcs.pipeline.step import Pipeline
+    from napari_openhcs.pipeline.units import OutputSpec
+
+    key = (str(plate), json.dumps(step_to_dict(step), sort_keys=True, default=str))
+    path = _PLATE_RESULTS.get(key)
+    if path is None:
+        folder = tempfile.mkdtemp(prefix="openhcs-preview-plate-")
+        spec = OutputSpec(out_dir=folder, plate_name=index.name)
+        plan = compile_pipeline(
+            Pipeline([step]), index, spec, known_plate_steps=known, plate_steps_only=True
+        )
+        path = str(run_plate_step(plan.plate_jobs[0]))
+        _PLATE_RESULTS[key] = path
+    return load_plate_result(path)
 
 
 def _error(step: str, exc: BaseException) -> dict:

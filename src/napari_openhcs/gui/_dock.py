@@ -241,7 +241,8 @@ class PipelineDock(QWidget):
             if idx is not None
             else {}
         )
-        self.form.set_step(model, values)
+        earlier = [(m.name, m.scope) for m in self.steps[: max(row, 0)] if m.enabled]
+        self.form.set_step(model, values, earlier)
         self.form.show_error(self.errors.get(model.name) if model else None)
 
     def _item_changed(self, item: QListWidgetItem) -> None:

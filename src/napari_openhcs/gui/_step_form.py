@@ -28,6 +28,8 @@ class StepModel:
     materialize: bool = False
     output_dtype: str = "keep"
     input_source: str = "previous"
+    #: ``"unit"`` (per well) or ``"plate"`` (once for the plate, before the wells).
+    scope: str = "unit"
     #: further functions of a chain, run after ``ref`` in order: ``[(ref, kwargs), ...]``.
     extra: list = field(default_factory=list)
     #: the other groups of a dict pattern (value -> chain): not edited here, never dropped.
@@ -56,6 +58,7 @@ class StepModel:
             input_source=self.input_source,
             materialize=self.materialize,
             enabled=self.enabled,
+            scope=self.scope,
             output_dtype=self.output_dtype,
         )
 
@@ -84,6 +87,7 @@ class StepModel:
             materialize=step.materialize,
             output_dtype=step.output_dtype,
             input_source=step.input_source,
+            scope=step.scope,
             extra=[(r, dict(k)) for r, k in chain[1:]],
             other_groups=others,
         )
@@ -99,11 +103,55 @@ def _literal(text: str) -> Any:
         return text
 
 
-def param_widget(spec, value: Any):
-    """A magicgui widget for ``spec`` holding ``value``; text holding a literal as fallback."""
-    from magicgui.widgets import LineEdit, create_widget
+def image_sources(
+    earlier: list[tuple[str, str]], channels: list, value: Any = None
+) -> list[tuple[str, Any]]:
+    """Choices for an image parameter: ``(label, value)`` for this step's image, the raw
+    images and each earlier step's output (each also per plate channel), and each earlier
+    plate step's result; ``value`` is kept when it is none of them.
+
+    ``earlier`` is ``[(step name, scope), ...]`` of the steps before this one.
+    """
+    choices: list[tuple[str, Any]] = []
+
+    def add(label: str, source: str) -> None:
+        choices.append((label, {"image": source}))
+        for c in channels:
+            choices.append((f"{label}, channel {c}", {"image": source, "channel": c}))
+
+    add("this image", "previous")
+    add("raw images", "start")
+    for name, scope in earlier:
+        if scope == "plate":
+            choices.append((f"plate step {name!r}", {"plate_step": name}))
+        else:
+            add(f"step {name!r}", name)
+    if value is not None and all(v != value for _, v in choices):
+        choices.append((repr(value), value))
+    return choices
+
+
+def param_widget(spec, value: Any, context: dict | None = None):
+    """A magicgui widget for ``spec`` holding ``value``; text holding a literal as fallback.
+
+    Image parameters get a choice of sources from ``context`` (``earlier`` steps and plate
+    ``channels``, see ``image_sources``).
+    """
+    from magicgui.widgets import ComboBox, LineEdit, create_widget
 
     from napari_openhcs.registry.specs import widget_annotation, widget_options
+
+    if spec.annotation == "image" and isinstance(value, dict):
+        context = context or {}
+        w = ComboBox(
+            value=value,
+            choices=image_sources(context.get("earlier", []), context.get("channels", []), value),
+            name=spec.name,
+            label=spec.name,
+            tooltip=spec.doc or None,
+        )
+        w._openhcs_literal = False
+        return w
 
     plain = spec.annotation in ("int", "float", "bool", "str") or spec.choices is not None
     if plain and value is not None:
@@ -159,8 +207,14 @@ class StepForm(QWidget):
         self.error.setText(message or "")
         self.error.setVisible(bool(message))
 
-    def set_step(self, model: StepModel | None, group_values: dict | None = None) -> None:
-        """Build the form for ``model`` (``group_values``: component -> plate values)."""
+    def set_step(
+        self,
+        model: StepModel | None,
+        group_values: dict | None = None,
+        earlier: list[tuple[str, str]] | None = None,
+    ) -> None:
+        """Build the form for ``model`` (``group_values``: component -> plate values;
+        ``earlier``: ``(name, scope)`` of the enabled steps before it, for image sources)."""
         from magicgui.widgets import CheckBox, ComboBox, Container, LineEdit, Select
 
         from napari_openhcs.registry import call_defaults, get_info
@@ -213,6 +267,13 @@ class StepForm(QWidget):
                     name="input_source",
                     label="input",
                 ),
+                CheckBox(
+                    value=model.scope == "plate",
+                    name="plate_scope",
+                    label="once for the plate",
+                    tooltip="run once on images of many wells (e.g. a flat-field estimate); "
+                    'later steps take its result as {"plate_step": "<this step>"}',
+                ),
                 CheckBox(value=model.materialize, name="materialize", label="save output"),
                 ComboBox(
                     value=model.output_dtype,
@@ -231,7 +292,13 @@ class StepForm(QWidget):
             info = get_info(ref)
             defaults = {p.name: p.default for p in info.params}
             defaults.update(call_defaults(info))
-            widgets = [param_widget(p, kwargs.get(p.name, defaults[p.name])) for p in info.params]
+            context = {
+                "earlier": list(earlier or []),
+                "channels": list((group_values or {}).get("channel", [])),
+            }
+            widgets = [
+                param_widget(p, kwargs.get(p.name, defaults[p.name]), context) for p in info.params
+            ]
             box = Container(widgets=widgets, label=ref)
             box.native.setToolTip(info.doc)
             box.changed.connect(lambda *_a, i=i: self._params_changed(i))
@@ -282,6 +349,7 @@ class StepForm(QWidget):
                 self._updating = False
         m.group_value = s["group_value"].value
         m.input_source = s["input_source"].value
+        m.scope = "plate" if s["plate_scope"].value else "unit"
         m.materialize = s["materialize"].value
         m.output_dtype = s["output_dtype"].value
         self.changed.emit()

@@ -192,6 +192,8 @@ def compile_pipeline(
     gpus: list[int] | None = None,
     max_units_per_gpu: int = 1,
     known_steps: tuple[str, ...] = (),
+    known_plate_steps: tuple[str, ...] = (),
+    plate_steps_only: bool = False,
 ) -> CompiledPlan:
     """Validate ``pipeline`` for ``index`` and produce frozen work units.
 
@@ -200,6 +202,10 @@ def compile_pipeline(
     (run once, before the units); the units get the paths of their results. Units with a
     CuPy or Torch step get a GPU from ``gpus`` round robin; ``plan.per_gpu_limit`` tells the
     executor how many units may share one GPU at a time.
+
+    ``known_steps`` and ``known_plate_steps`` name steps that ran before this pipeline (the
+    preview compiles one step at a time); ``plate_steps_only`` accepts a pipeline of plate
+    steps only (no units).
 
     Examples
     --------
@@ -244,7 +250,9 @@ def compile_pipeline(
             pattern = tuple(pattern)
         else:
             pattern, infos = _resolve_chain(step.name, step.pattern, bool(gpus))
-        _check_plate_step_kwargs(step.name, pattern, [p.name for p in plate_steps])
+        _check_plate_step_kwargs(
+            step.name, pattern, [*known_plate_steps, *(p.name for p in plate_steps)]
+        )
         _check_image_refs(
             step.name, pattern, [*known_steps, *(c.name for c in compiled)], index.channels
         )
@@ -270,7 +278,7 @@ def compile_pipeline(
                 output_dtype=step.output_dtype,
             )
         )
-    if not compiled:
+    if not compiled and not plate_steps_only:
         raise PipelineError("the pipeline has no enabled per-well step (scope 'unit')")
     names = [s.name for s in plate_steps + compiled]
     dupes = {x for x in names if names.count(x) > 1}
@@ -322,7 +330,7 @@ def compile_pipeline(
                     plate_results=plate_results,
                 )
             )
-    if not units:
+    if not units and compiled:
         raise PlateError(f"plate {index.root} has no images for the requested wells")
     return CompiledPlan(
         run_id=run_id,
