@@ -56,10 +56,13 @@ def main() -> int:
     nav.grid.cellClicked.emit(2, 2)  # C03
     shot("plate.png")
 
-    dock.set_steps(load_pipeline("nuclei_count"))
-    dock.browser.search.setText("gaussian")
-    dock.browser.select("skimage.filters.gaussian")
-    dock.step_list.setCurrentRow(1)
+    dock.set_steps(load_pipeline("nuclei_marker"))
+    dock.browser.search.setText("intensity")
+    dock.browser.select("napari_openhcs.functions.measure_objects")
+    dock.step_list.setCurrentRow(4)  # the marker step: its intensity image is a choice
+    pump(0.3)
+    bar = dock.form_scroll.verticalScrollBar()
+    bar.setValue(bar.maximum())  # show the parameters, below the step settings
     shot("pipeline.png")
 
     n = len(dock.preview.timings)

@@ -56,7 +56,7 @@ class PipelineDock(QWidget):
             buttons.addWidget(b)
         self.form = StepForm()
         self.form.changed.connect(self._form_changed)
-        scroll = QScrollArea()
+        scroll = self.form_scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form)
 
