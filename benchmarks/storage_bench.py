@@ -31,7 +31,9 @@ def _fields(n, c, z, size, seed=0):
     return [np.roll(base, i, axis=-1) for i in range(n)]
 
 
-def bench(wells: int, sites: int, channels: int, z: int, size: int, compressor: str) -> dict:
+def bench(
+    wells: int, sites: int, channels: int, z: int, size: int, compressor: str, shards: bool = False
+) -> dict:
     names = [f"A{c:02d}" for c in range(1, wells + 1)]
     data = _fields(sites, channels, z, size)
     nbytes = sum(d.nbytes for d in data) * wells
@@ -41,7 +43,9 @@ def bench(wells: int, sites: int, channels: int, z: int, size: int, compressor: 
 
     try:
         t0 = time.perf_counter()
-        writer = OmeZarrPlateWriter(tmp / "p.ome.zarr", 1, wells, compressor=compressor)
+        writer = OmeZarrPlateWriter(
+            tmp / "p.ome.zarr", 1, wells, compressor=compressor, shards=shards
+        )
         for well in names:
             for s, field in enumerate(data):
                 writer.write_field(well, s, field)
@@ -85,6 +89,7 @@ def bench(wells: int, sites: int, channels: int, z: int, size: int, compressor: 
             "z": z,
             "size": size,
             "compressor": compressor,
+            "shards": shards,
             "megabytes": mb,
         },
         "omezarr_write_MBps": mb / zarr_write,
@@ -105,14 +110,19 @@ def main() -> None:
     p.add_argument("--channels", type=int, default=2)
     p.add_argument("--z", type=int, default=3)
     p.add_argument("--size", type=int, default=512)
-    p.add_argument("--compressor", action="append", help="default: lz4 and none")
+    p.add_argument(
+        "--compressor", action="append", help="default: lz4 and none, each also with shards"
+    )
     p.add_argument("--repeat", type=int, default=3, help="best of N for every figure")
     a = p.parse_args()
+    compressors = a.compressor or ["lz4", "none"]
+    cases = [(c, False) for c in compressors] + [(c, True) for c in compressors]
     results = []
-    print(f"{'compressor':12s}{'':12s}{'OME-Zarr MB/s':>15s}{'raw MB/s':>12s}{'ratio':>8s}")
-    for compressor in a.compressor or ["lz4", "none"]:
+    print(f"{'layout':16s}{'':12s}{'OME-Zarr MB/s':>15s}{'raw MB/s':>12s}{'ratio':>8s}")
+    for compressor, shards in cases:
         runs = [
-            bench(a.wells, a.sites, a.channels, a.z, a.size, compressor) for _ in range(a.repeat)
+            bench(a.wells, a.sites, a.channels, a.z, a.size, compressor, shards)
+            for _ in range(a.repeat)
         ]
         r = dict(runs[0])
         for key in [k for k in r if k.endswith("MBps")]:
@@ -122,12 +132,11 @@ def main() -> None:
         r["dask_read_ratio"] = r["dask_read_MBps"] / r["raw_read_MBps"]
         r["repeats"] = a.repeat
         results.append(r)
+        layout = compressor + (" + shards" if shards else "")
         for way, label in (("write", "write"), ("read", "read planes"), ("dask_read", "read dask")):
+            ours = r["dask_read_MBps"] if way == "dask_read" else r[f"omezarr_{way}_MBps"]
             raw = r["raw_write_MBps"] if way == "write" else r["raw_read_MBps"]
-            print(
-                f"{compressor:12s}{label:12s}{r[f'{way}_MBps' if way == 'dask_read' else f'omezarr_{way}_MBps']:15.1f}"
-                f"{raw:12.1f}{r[f'{way}_ratio']:8.2f}"
-            )
+            print(f"{layout:16s}{label:12s}{ours:15.1f}{raw:12.1f}{r[f'{way}_ratio']:8.2f}")
     out = Path(__file__).parent / "results" / "storage_bench.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

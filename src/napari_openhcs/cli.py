@@ -31,6 +31,12 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
         default="lz4",
         help="chunk compression (Blosc-LZ4 by default)",
     )
+    p.add_argument(
+        "--shards",
+        action="store_true",
+        help="NGFF 0.5 only: one file per field (Zarr sharding) instead of one per plane; "
+        "far fewer files on slow or network file systems, read by zarr-python 3 based tools",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -160,3 +160,19 @@ def test_bad_gpu_options_exit_2_and_write_nothing(tiny_plate, tmp_path, capsys, 
     assert _run(tiny_plate, "nuclei_count", out, *args) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_sharded_run_writes_the_same_outputs_in_fewer_files(tiny_plate, tmp_path):
+    from run_outputs import assert_same_outputs, snapshot
+
+    plain, sharded = tmp_path / "plain", tmp_path / "sharded"
+    assert _run(tiny_plate, "nuclei_count", plain) == 0
+    assert _run(tiny_plate, "nuclei_count", sharded, "--shards") == 0
+    assert_same_outputs(snapshot(sharded), snapshot(plain))  # read back by zarr-python
+
+    def files(root):
+        return sum(1 for p in root.rglob("*") if p.is_file())
+
+    assert files(sharded) < files(plain)
+    assert _run(tiny_plate, "nuclei_count", tmp_path / "x", "--shards", "--ngff", "0.4") == 2
+    assert not (tmp_path / "x").exists()

@@ -82,3 +82,36 @@ def test_interrupted_conversion_leaves_a_valid_plate_and_resumes(tmp_path, monke
     monkeypatch.setattr(plates, "read_plane", real)
     assert main(["convert", str(plate), "--out", str(tmp_path / "out")]) == 0
     assert list(read_plate(out)["wells"]) == ["A01", "A02", "B01"]
+
+
+def test_sharded_conversion_validates_reads_back_equal_with_far_fewer_files(tmp_path):
+    import zarr
+
+    plate = _plate(tmp_path / "plate1")
+    assert main(["convert", str(plate), "--out", str(tmp_path / "plain")]) == 0
+    assert main(["convert", str(plate), "--out", str(tmp_path / "sharded"), "--shards"]) == 0
+    plain = tmp_path / "plain" / "plate1.ome.zarr"
+    sharded = tmp_path / "sharded" / "plate1.ome.zarr"
+    validate_plate(sharded, "0.5")  # yaozarrs, ome-zarr-models, ome-zarr-py, napari-ome-zarr
+    for well in ("A01", "A02", "B01"):
+        for field in (0, 1):
+            path = sharded / well[0] / str(int(well[1:])) / str(field) / "0"
+            meta = zarr.open_array(str(path), mode="r")
+            assert meta.shards is not None  # really sharded
+            want = zarr.open_array(str(plain / path.relative_to(sharded)), mode="r")[...]
+            np.testing.assert_array_equal(meta[...], want)  # zarr-python reads our shards
+            ours = read_plate_well(sharded, well)[field][0][0].compute()
+            np.testing.assert_array_equal(ours, want)  # and we read them
+
+    def files(root):
+        return sum(1 for p in root.rglob("*") if p.is_file())
+
+    assert files(sharded) < files(plain)
+
+
+def test_shards_need_ngff_05(tmp_path, capsys):
+    plate = _plate(tmp_path / "p")
+    out = tmp_path / "out"
+    assert main(["convert", str(plate), "--out", str(out), "--ngff", "0.4", "--shards"]) == 2
+    assert "NGFF 0.5" in capsys.readouterr().err
+    assert not out.exists()

@@ -82,7 +82,7 @@ def test_dot_separated_v2_keys_and_zarr_default_codecs_are_read(tmp_path):
     "kwargs",
     [
         {"chunks": (1, 1, 1, 6, 17)},  # not whole planes
-        {"chunks": (1, 1, 1, 12, 17), "shards": (1, 1, 1, 12, 17)},  # sharded
+        {"chunks": (1, 1, 1, 6, 17), "shards": (1, 1, 1, 12, 17)},  # shards of half planes
         {"chunks": (1, 1, 1, 12, 17), "order": "F", "zarr_format": 2},  # Fortran chunks
         {"chunks": (1, 1, 1, 12, 17), "filters": "transpose"},  # a transpose codec
     ],
@@ -110,3 +110,53 @@ def test_dask_reader_uses_direct_planes_and_matches(tmp_path):
     [(levels, _info)] = read_plate_well(tmp_path / "p.ome.zarr", "A01")
     assert levels[0].name.startswith("openhcs-planes-")
     np.testing.assert_array_equal(levels[0].compute(), data)
+
+
+@pytest.mark.parametrize("compressor", COMPRESSORS)
+def test_shards_written_directly_read_back_equal_with_zarr_python(tmp_path, compressor):
+    data = _data("uint16")
+    write_array(
+        tmp_path / "a",
+        data,
+        dimension_names="tczyx",
+        compressor=compressor,
+        ngff="0.5",
+        shards=True,
+    )
+    direct = PlaneArray.open(tmp_path / "a")
+    assert direct is not None and direct.shard == (2, 3, 1)
+    assert [p.name for p in (tmp_path / "a").rglob("*") if p.is_file()] == ["zarr.json", "0"]
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "a"), mode="r")[...], data)
+    np.testing.assert_array_equal(direct[...], data)
+    np.testing.assert_array_equal(direct[1, 2, 0], data[1, 2, 0])
+
+
+def test_zarr_python_shards_with_missing_chunks_and_partial_shards_read_directly(tmp_path):
+    data = _data("uint16")[:, :3]
+    arr = zarr.create_array(
+        store=str(tmp_path / "z"),
+        shape=data.shape,
+        chunks=(1, 1, 1, 12, 17),
+        shards=(1, 2, 1, 12, 17),  # 3 channels in shards of 2: the last shard is partial
+        dtype=data.dtype,
+        fill_value=5,
+        zarr_format=3,
+    )
+    arr[...] = data
+    arr[0, 1] = 5  # all fill: zarr leaves that inner chunk out of its shard
+    direct = PlaneArray.open(tmp_path / "z")
+    assert direct is not None and direct.shard == (1, 2, 1)
+    np.testing.assert_array_equal(direct[...], arr[...])
+
+
+def test_a_damaged_shard_index_is_an_error_not_wrong_data(tmp_path):
+    data = _data("uint16")
+    write_array(
+        tmp_path / "a", data, dimension_names="tczyx", compressor="lz4", ngff="0.5", shards=True
+    )
+    shard = next(p for p in (tmp_path / "a").rglob("0") if p.is_file())
+    raw = bytearray(shard.read_bytes())
+    raw[-10] ^= 0xFF  # flip bits inside the index
+    shard.write_bytes(bytes(raw))
+    with pytest.raises(OSError, match="checksum"):
+        PlaneArray.open(tmp_path / "a")[...]

@@ -78,6 +78,7 @@ def run_command(args) -> int:
         wells=_split_wells(args.wells),
         ngff=args.ngff,
         compressor=args.compressor,
+        shards=args.shards,
         overwrite=args.overwrite,
         scheduler=args.scheduler,
         scheduler_file=args.scheduler_file,

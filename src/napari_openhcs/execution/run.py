@@ -104,6 +104,7 @@ def run_plate(
     wells: Sequence[str] | None = None,
     ngff: str = "0.5",
     compressor: str = "lz4",
+    shards: bool = False,
     overwrite: bool = False,
     scheduler: str | None = None,
     scheduler_file: str | None = None,
@@ -134,6 +135,8 @@ def run_plate(
         GPUs the units of a pipeline with CuPy or torch steps are spread over, round robin;
         ``"auto"`` (default) every visible GPU; ``None`` no assignment (each library's
         current device).
+    shards : bool
+        NGFF 0.5 only: one file per field (Zarr sharding) instead of one per plane.
     max_units_per_gpu : int
         Units running at once on one GPU (more overlap reading and writing with GPU work,
         and need more GPU memory).
@@ -164,6 +167,8 @@ def run_plate(
     from napari_openhcs.plates import open_plate
 
     started = time.perf_counter()
+    if shards and ngff != "0.5":
+        raise InputError("sharding (one file per field) needs NGFF 0.5 (Zarr v3)")
     out = Path(out)
     plate_path = Path(plate)
     own_executor = isinstance(executor, str)
@@ -191,6 +196,7 @@ def run_plate(
             plate_name=index.name,
             ngff=ngff,
             compressor=compressor,
+            shards=shards,
             rows=index.rows,
             columns=index.columns,
             channel_names=tuple(sorted(index.channel_names.items())),
@@ -262,6 +268,7 @@ def _execute(
         "executor": report.executor,
         "ngff": spec.ngff,
         "compressor": spec.compressor,
+        "shards": spec.shards,
         "wells": report.wells,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -360,6 +367,7 @@ def _check_resumable(out: Path, pipe, plate_path: Path, spec) -> None:
         "plate": str(plate_path.resolve()),
         "ngff": spec.ngff,
         "compressor": spec.compressor,
+        "shards": spec.shards,
     }
     differs = [key for key, value in now.items() if key in earlier and earlier[key] != value]
     if differs:

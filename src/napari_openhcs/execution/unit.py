@@ -448,6 +448,7 @@ def _write(unit, image_planes, image_rule, labels_steps, intermediate) -> dict:
             name=spec.plate_name,
             ngff=spec.ngff,
             compressor=spec.compressor,
+            shards=spec.shards,
         )
         for p in paths
     ]

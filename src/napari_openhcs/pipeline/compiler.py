@@ -72,6 +72,7 @@ class CompiledPlan:
                 name=self.output.plate_name,
                 ngff=self.output.ngff,
                 compressor=self.output.compressor,
+                shards=self.output.shards,
             )
             for path in output_plate_paths(self.output, self.intermediate_plates)
         ]

@@ -44,6 +44,8 @@ class OutputSpec:
     channel_names: tuple[tuple[int, str], ...] = ()
     pixel_size: tuple[float, float] | None = None
     plate_dtype: str | None = None
+    #: one file per field (Zarr v3 sharding, NGFF 0.5) instead of one per plane
+    shards: bool = False
 
 
 @dataclass(frozen=True)

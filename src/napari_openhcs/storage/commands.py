@@ -143,6 +143,7 @@ def convert_plate(
     ngff: str = "0.5",
     compressor: str = "lz4",
     progress: ProgressBar | None = None,
+    shards: bool = False,
 ) -> tuple[list[str], dict[str, str], list[str]]:
     """Convert every well of an indexed plate into the OME-Zarr plate ``target``.
 
@@ -158,7 +159,13 @@ def convert_plate(
     from napari_openhcs.storage.omezarr import OmeZarrPlateWriter
 
     writer = OmeZarrPlateWriter(
-        target, plate.rows, plate.columns, name=plate.name, ngff=ngff, compressor=compressor
+        target,
+        plate.rows,
+        plate.columns,
+        name=plate.name,
+        ngff=ngff,
+        compressor=compressor,
+        shards=shards,
     )
     done = set(writer.finished_wells())
     names = [plate.channel_names.get(c, f"channel {c}") for c in plate.channels]
@@ -206,13 +213,15 @@ def convert_command(args) -> int:
 
     ngff = check_ngff(args.ngff)
     compressor = check_compressor(args.compressor)
+    if args.shards and ngff != "0.5":
+        raise InputError("--shards needs NGFF 0.5 (Zarr v3)")
     plate = open_plate(args.plate)
     target = output_path(plate, args.out)
     progress = ProgressBar(len(plate.wells))
     progress.show()
     try:
         converted, failed, skipped = convert_plate(
-            plate, target, ngff=ngff, compressor=compressor, progress=progress
+            plate, target, ngff=ngff, compressor=compressor, progress=progress, shards=args.shards
         )
     finally:
         progress.close()

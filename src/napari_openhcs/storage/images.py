@@ -96,6 +96,7 @@ def write_multiscale(
     channel_names: Sequence[str] | None = None,
     channel_colors: Sequence[str | None] | None = None,
     is_label: bool = False,
+    shards: bool = False,
 ) -> None:
     """Write one multiscale image group (arrays ``0``, ``1``, ... and metadata) into ``folder``.
 
@@ -112,6 +113,7 @@ def write_multiscale(
             dimension_names=list(axes),
             compressor=compressor,
             ngff=ngff,
+            shards=shards,
         )
     body: dict = {
         "multiscales": meta.multiscales_metadata(
@@ -146,6 +148,7 @@ def write_label_images(
     levels: int,
     spatial_unit: str | None,
     existing: Sequence[str] = (),
+    shards: bool = False,
 ) -> None:
     """Write ``labels/<name>`` groups and the ``labels`` group listing them into ``folder``."""
     names = list(existing)
@@ -167,6 +170,7 @@ def write_label_images(
             name=label_name,
             spatial_unit=spatial_unit,
             is_label=True,
+            shards=shards,
         )
         if label_name not in names:
             names.append(label_name)

@@ -91,10 +91,14 @@ class OmeZarrPlateWriter:
         ngff: str = "0.5",
         compressor: str = "lz4",
         levels: int = 1,
+        shards: bool = False,
     ) -> None:
         self.path = Path(path)
         self.ngff = meta.check_ngff(ngff)
         self.compressor = meta.check_compressor(compressor)
+        if shards and self.ngff != "0.5":
+            raise InputError("sharding (one file per field) needs NGFF 0.5 (Zarr v3)")
+        self.shards = bool(shards)
         self.levels = max(1, int(levels))
         self.row_names = _names(rows, row_letters)
         self.column_names = _names(columns, str)
@@ -225,6 +229,7 @@ class OmeZarrPlateWriter:
                 compressor=self.compressor,
                 levels=self.levels,
                 spatial_unit=unit,
+                shards=self.shards,
                 channel_names=channel_names,
                 channel_colors=channel_colors,
             )
@@ -238,6 +243,7 @@ class OmeZarrPlateWriter:
                     compressor=self.compressor,
                     levels=self.levels,
                     spatial_unit=unit,
+                    shards=self.shards,
                 )
             swap_into_place(tmp, well_dir / field)
         except OSError as exc:

@@ -7,10 +7,11 @@ of reading or writing a plane. ``PlaneArray`` reads and writes those chunk files
 with the codecs zarr itself uses (numcodecs' Blosc and GZip, which release the GIL).
 
 It only accepts arrays it understands exactly, from their own metadata: Zarr v2 or v3,
-C order, a regular grid of whole-plane chunks, little-endian bytes, no filters, no sharding
-or other transformers, and no codec but Blosc, Zstandard or gzip. ``PlaneArray.open`` returns ``None``
-for anything else, and callers fall back to zarr-python. Missing chunk files read as the
-fill value, as in zarr.
+C order, a regular grid of whole-plane chunks (or v3 shards of whole planes whose inner
+chunks are planes, index at the end), little-endian bytes, no filters or other
+transformers, and no codec but Blosc, Zstandard or gzip. ``PlaneArray.open`` returns
+``None`` for anything else, and callers fall back to zarr-python. Missing chunk files (and
+missing chunks of a shard) read as the fill value, as in zarr.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _V3_TYPES = {
     "float64",
 }
 _SHUFFLES = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
+_EMPTY = 2**64 - 1  # a shard index entry of a chunk that was never written
 
 
 class PlaneArray:
@@ -52,7 +54,9 @@ class PlaneArray:
     (1024, 1024)
     """
 
-    def __init__(self, path, shape, dtype, fill_value, codec, key_prefix, separator) -> None:
+    def __init__(
+        self, path, shape, dtype, fill_value, codec, key_prefix, separator, shard=None
+    ) -> None:
         self.path = Path(path)
         self.shape = tuple(int(s) for s in shape)
         self.dtype = np.dtype(dtype)
@@ -62,6 +66,9 @@ class PlaneArray:
         self._codec = codec
         self._prefix = key_prefix
         self._sep = separator
+        #: planes per shard along each axis but y, x (``None``: one file per plane)
+        self.shard = None if shard is None else tuple(int(s) for s in shard)
+        self._indexes: dict[str, tuple[tuple[int, int], np.ndarray]] = {}
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
@@ -86,7 +93,28 @@ class PlaneArray:
         grid = doc.get("chunk_grid") or {}
         if dtype not in _V3_TYPES or len(shape) < 2 or grid.get("name") != "regular":
             return None
-        if list(grid["configuration"]["chunk_shape"]) != _plane_chunks(shape):
+        outer = list(grid["configuration"]["chunk_shape"])
+        codecs = list(doc.get("codecs") or [])
+        shard = None
+        if codecs and codecs[0].get("name") == "sharding_indexed":
+            # shards of whole planes, each inner chunk one plane, the index at the end
+            conf = codecs[0].get("configuration") or {}
+            index_codecs = [c.get("name") for c in conf.get("index_codecs") or []]
+            index_endian = ((conf.get("index_codecs") or [{}])[0].get("configuration") or {}).get(
+                "endian", "little"
+            )
+            if (
+                len(codecs) != 1
+                or list(conf.get("chunk_shape") or []) != _plane_chunks(shape)
+                or outer[-2:] != list(shape[-2:])
+                or conf.get("index_location", "end") != "end"
+                or index_codecs not in (["bytes"], ["bytes", "crc32c"])
+                or index_endian != "little"
+            ):
+                return None
+            shard = outer[:-2]
+            codecs = list(conf.get("codecs") or [])
+        elif outer != _plane_chunks(shape):
             return None
         keys = doc.get("chunk_key_encoding") or {"name": "default"}
         sep = (keys.get("configuration") or {}).get(
@@ -98,7 +126,6 @@ class PlaneArray:
             prefix = None
         else:
             return None
-        codecs = list(doc.get("codecs") or [])
         if not codecs or codecs[0].get("name") != "bytes":
             return None
         endian = (codecs[0].get("configuration") or {}).get("endian", "little")
@@ -108,7 +135,7 @@ class PlaneArray:
         if codec is False:
             return None
         fill = _fill_value(doc.get("fill_value"), dtype)
-        return cls(path, shape, np.dtype(dtype).newbyteorder("<"), fill, codec, prefix, sep)
+        return cls(path, shape, np.dtype(dtype).newbyteorder("<"), fill, codec, prefix, sep, shard)
 
     @classmethod
     def _open_v2(cls, path: Path, doc: dict) -> PlaneArray | None:
@@ -141,7 +168,9 @@ class PlaneArray:
 
     # -- chunk files -----------------------------------------------------------------------
     def chunk_path(self, index: tuple[int, ...]) -> Path:
-        """The file of the plane at ``index`` (all axes but y, x)."""
+        """The file of the plane at ``index`` (all axes but y, x): its chunk, or its shard."""
+        if self.shard is not None:
+            index = tuple(int(i) // s for i, s in zip(index, self.shard, strict=True))
         parts = [str(int(i)) for i in index] + ["0", "0"]
         key = self._sep.join(parts)
         if self._prefix is not None:
@@ -152,6 +181,8 @@ class PlaneArray:
         """The ``(y, x)`` plane at ``index``; ``out`` (C-contiguous) receives it if given."""
         if out is None:
             out = np.empty(self.shape[-2:], self.dtype)
+        if self.shard is not None:
+            return self._read_from_shard(index, out)
         try:
             with open(self.chunk_path(index), "rb") as fh:
                 if self._codec is None and out.flags.c_contiguous:
@@ -163,6 +194,9 @@ class PlaneArray:
         except FileNotFoundError:
             out[...] = self.fill_value
             return out
+        return self._decode_into(raw, out)
+
+    def _decode_into(self, raw: bytes, out: np.ndarray) -> np.ndarray:
         if self._codec is None:
             out[...] = np.frombuffer(raw, self.dtype).reshape(out.shape)
         elif self._codec.codec_id == "blosc" and out.flags.c_contiguous:
@@ -171,9 +205,85 @@ class PlaneArray:
             out[...] = np.frombuffer(self._codec.decode(raw), self.dtype).reshape(out.shape)
         return out
 
+    # -- shards ----------------------------------------------------------------------------
+    def _shard_index(self, path: Path, fh) -> np.ndarray:
+        """The shard's ``(planes, 2)`` table of (offset, length), read once per file version."""
+        st = os.fstat(fh.fileno())
+        stamp = (st.st_mtime_ns, st.st_size)
+        cached = self._indexes.get(str(path))
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        n = int(np.prod(self.shard))
+        size = st.st_size
+        tail = n * 16 + 4
+        if size < tail:
+            raise OSError(f"{path}: a shard of {size} bytes cannot hold an index of {n} chunks")
+        fh.seek(size - tail)
+        raw = fh.read(tail)
+        import google_crc32c
+
+        if np.uint32(google_crc32c.value(raw[:-4])).tobytes() != raw[-4:]:
+            raise OSError(f"{path}: the shard index checksum does not match (damaged file)")
+        table = np.frombuffer(raw[:-4], "<u8").reshape(n, 2)
+        self._indexes[str(path)] = (stamp, table)
+        return table
+
+    def _read_from_shard(self, index: tuple[int, ...], out: np.ndarray) -> np.ndarray:
+        path = self.chunk_path(index)
+        inner = tuple(int(i) % s for i, s in zip(index, self.shard, strict=True))
+        try:
+            with open(path, "rb") as fh:
+                table = self._shard_index(path, fh)
+                offset, length = (int(v) for v in table[np.ravel_multi_index(inner, self.shard)])
+                if offset == _EMPTY and length == _EMPTY:
+                    out[...] = self.fill_value
+                    return out
+                fh.seek(offset)
+                if self._codec is None and out.flags.c_contiguous and length == out.nbytes:
+                    if fh.readinto(memoryview(out.reshape(-1).view(np.uint8))) != length:
+                        raise OSError(f"{path}: the shard ends inside a chunk (damaged file)")
+                    return out
+                raw = fh.read(length)
+        except FileNotFoundError:
+            out[...] = self.fill_value
+            return out
+        return self._decode_into(raw, out)
+
+    def _write_shards(self, data: np.ndarray) -> None:
+        import google_crc32c
+
+        grid = [-(-n // s) for n, s in zip(self.shape[:-2], self.shard, strict=True)]
+        for shard_index in np.ndindex(*grid):
+            parts: list = []
+            table = np.full((int(np.prod(self.shard)), 2), _EMPTY, dtype="<u8")
+            offset = 0
+            for k, inner in enumerate(np.ndindex(*self.shard)):
+                index = tuple(
+                    g * s + i for g, s, i in zip(shard_index, self.shard, inner, strict=True)
+                )
+                if any(i >= n for i, n in zip(index, self.shape, strict=False)):
+                    continue  # past the array's edge: no chunk
+                plane = np.ascontiguousarray(data[index], dtype=self.dtype)
+                buf = memoryview(plane if self._codec is None else self._codec.encode(plane))
+                parts.append(buf)
+                table[k] = (offset, buf.nbytes)
+                offset += buf.nbytes
+            index_bytes = table.tobytes()
+            target = self.chunk_path(
+                tuple(g * s for g, s in zip(shard_index, self.shard, strict=True))
+            )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as fh:
+                for buf in parts:
+                    fh.write(buf)
+                fh.write(index_bytes)
+                fh.write(np.uint32(google_crc32c.value(index_bytes)).tobytes())
+
     def write_plane(self, index: tuple[int, ...], plane: np.ndarray) -> None:
         """Write one ``(y, x)`` plane as its chunk file (no temporary: callers write arrays
-        into folders that become visible only when complete)."""
+        into folders that become visible only when complete). Not for sharded arrays."""
+        if self.shard is not None:
+            raise ValueError(f"{self.path} is sharded: write whole shards with write_all")
         data = np.ascontiguousarray(plane, dtype=self.dtype)
         buf = data if self._codec is None else self._codec.encode(data)
         target = self.chunk_path(index)
@@ -190,6 +300,9 @@ class PlaneArray:
         """Write every plane of ``data`` (the array's full shape)."""
         if tuple(data.shape) != self.shape:
             raise ValueError(f"data of shape {data.shape} for an array of shape {self.shape}")
+        if self.shard is not None:
+            self._write_shards(data)
+            return
         for index in self.plane_indices():
             self.write_plane(index, data[index])
 

@@ -109,8 +109,13 @@ def write_array(
     dimension_names: Sequence[str],
     compressor: str,
     ngff: str,
+    shards: bool = False,
 ) -> None:
     """Write ``data`` as a new Zarr array at ``path``, one chunk per plane, in one call.
+
+    With ``shards`` (NGFF 0.5 / Zarr v3 only) the planes are inner chunks of one shard file
+    for the whole array: still one chunk per plane to read, but one file instead of one per
+    plane and its folders.
 
     The array's metadata is what zarr-python writes for it (made once per shape, dtype and
     codec, then reused); the chunks are written directly (``storage.planes``) when the
@@ -122,7 +127,7 @@ def write_array(
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     for name, content in _array_metadata(
-        tuple(data.shape), data.dtype.str, tuple(dimension_names), compressor, ngff
+        tuple(data.shape), data.dtype.str, tuple(dimension_names), compressor, ngff, shards
     ):
         (path / name).write_bytes(content)
     if not data.size:
@@ -138,7 +143,7 @@ def write_array(
 
 @functools.lru_cache(maxsize=128)
 def _array_metadata(
-    shape: tuple, dtype: str, dimension_names: tuple, compressor: str, ngff: str
+    shape: tuple, dtype: str, dimension_names: tuple, compressor: str, ngff: str, shards: bool
 ) -> tuple[tuple[str, bytes], ...]:
     """The metadata files zarr-python writes for an empty plane-chunked array: ``(name,
     content)`` pairs, made in a scratch folder once per distinct array description."""
@@ -150,6 +155,10 @@ def _array_metadata(
     kwargs: dict = {}
     if fmt == 3:
         kwargs["dimension_names"] = list(dimension_names)
+        if shards:
+            kwargs["shards"] = tuple(max(1, int(n)) for n in shape)
+    elif shards:
+        raise ValueError("sharding needs NGFF 0.5 (Zarr v3)")
     else:
         kwargs["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
     with tempfile.TemporaryDirectory(prefix="openhcs-meta-") as scratch:
