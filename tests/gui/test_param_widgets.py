@@ -40,7 +40,8 @@ def _all_infos():
 
 def _same(a, b) -> bool:
     if isinstance(a, float) or isinstance(b, float):
-        return a == b or (math.isnan(a) and math.isnan(b))
+        both = isinstance(a, float) and isinstance(b, float)
+        return a == b or (both and math.isnan(a) and math.isnan(b))
     return a == b
 
 
@@ -90,3 +91,23 @@ def test_footprint_is_a_shape_and_size_pair(qapp):
     assert widget.value == ("disk", 3)
     widget.value = ("square", 7)
     assert spec_value(spec, widget.value) == {"square": 7}
+
+
+def test_the_dock_form_widget_of_every_parameter_holds_its_default(qapp):
+    from magicgui.widgets import EmptyWidget
+
+    from napari_openhcs.gui._step_form import param_widget
+    from napari_openhcs.gui._step_form import widget_value as form_value
+
+    context = {"earlier": [("project", "unit"), ("flat", "plate")], "channels": [1, 2]}
+    failures, images = [], 0
+    for info in _all_infos():
+        for spec in info.params:
+            w = param_widget(spec, spec.default, context)
+            images += spec.annotation == "image"
+            if isinstance(w, EmptyWidget):
+                failures.append(f"{info.ref}:{spec.name} gave an EmptyWidget")
+            elif not _same(form_value(w), spec.default):
+                failures.append(f"{info.ref}:{spec.name} holds {form_value(w)!r}")
+    assert images >= 35  # the second-image parameters get their source list
+    assert not failures, "\n".join(failures[:40]) + f"\n({len(failures)} in all)"

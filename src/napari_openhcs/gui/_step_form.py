@@ -94,12 +94,17 @@ class StepModel:
 
 
 def _literal(text: str) -> Any:
+    """A literal field's value: a Python literal, ``nan``/``inf`` as floats, else the text."""
     text = text.strip()
     if not text:
         return None
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
+        pass
+    try:
+        return float(text)  # nan, inf, -inf: repr() of those floats is not a literal
+    except ValueError:
         return text
 
 
@@ -153,8 +158,10 @@ def param_widget(spec, value: Any, context: dict | None = None):
         w._openhcs_literal = False
         return w
 
+    from napari_openhcs.registry.specs import widget_kind
+
     plain = spec.annotation in ("int", "float", "bool", "str") or spec.choices is not None
-    if plain and value is not None:
+    if plain and value is not None and widget_kind(spec) != "literal":  # NaN: literal text
         try:
             w = create_widget(
                 value=value,

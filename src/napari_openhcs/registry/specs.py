@@ -371,7 +371,9 @@ _PLAIN = {"int": int, "float": float, "bool": bool, "str": str}
 _SEQUENCES = {"tuple[float, ...]": float, "tuple[int, ...]": int}
 
 
-def _widget_kind(spec: ParamSpec) -> str:
+def widget_kind(spec: ParamSpec) -> str:
+    """How a form shows ``spec``: ``footprint``, ``choice``, ``sequence``, ``plain`` or
+    ``literal`` (see the mapping above)."""
     if spec.annotation == "footprint":
         from napari_openhcs.registry.reference import FOOTPRINT_SHAPES
 
@@ -402,7 +404,7 @@ def widget_annotation(spec: ParamSpec) -> Any:
     See the mapping above; values go through ``widget_value`` and come back through
     ``spec_value``.
     """
-    kind = _widget_kind(spec)
+    kind = widget_kind(spec)
     if kind == "footprint":
         from napari_openhcs.registry.reference import FOOTPRINT_SHAPES
 
@@ -419,7 +421,7 @@ def widget_annotation(spec: ParamSpec) -> Any:
 
 def widget_options(spec: ParamSpec) -> dict:
     """magicgui widget options: choices, or min/max/step that never clamp the default."""
-    kind = _widget_kind(spec)
+    kind = widget_kind(spec)
     options: dict[str, Any] = {}
     if kind == "choice":
         options["choices"] = list(spec.choices)
@@ -453,7 +455,7 @@ def _float_step(default: Any) -> float:
 def widget_value(spec: ParamSpec, value: Any = _UNSET) -> Any:
     """``value`` (default: the spec's default) as the widget of ``widget_annotation`` holds it."""
     value = spec.default if value is _UNSET else value
-    kind = _widget_kind(spec)
+    kind = widget_kind(spec)
     if kind == "footprint" and isinstance(value, dict):
         ((shape, size),) = value.items()
         return (shape, size)
@@ -473,7 +475,7 @@ def spec_value(spec: ParamSpec, value: Any) -> Any:
     """
     import ast
 
-    kind = _widget_kind(spec)
+    kind = widget_kind(spec)
     if kind == "footprint":
         shape, size = value
         return {shape: int(size)}
