@@ -201,3 +201,22 @@ def test_dask_cluster_matches_serial(plate, pipeline_file, serial_outputs, tmp_p
         _stop(procs[1:])
         _stop(procs[:1])
     assert all(p.poll() is not None for p in procs)
+
+
+def test_plate_steps_and_second_images_give_the_same_outputs_on_every_executor(plate, tmp_path):
+    """nuclei_marker: a plate step (run once through the executor's ``call``), its result
+    and another step's channel as second images, on serial, processes and a local Dask
+    cluster."""
+    outs = {}
+    for executor in ("serial", "processes", "dask"):
+        out = tmp_path / executor
+        code = cli.main(
+            ["run", str(plate), "--pipeline", "nuclei_marker", "--out", str(out), "--json"]
+            + ["--executor", executor, "--workers", "2"]
+        )
+        assert code == 0, executor
+        outs[executor] = snapshot(out)
+        assert (out / ".openhcs" / "plate_steps" / "flatfield.npy").exists()
+    assert_same_outputs(outs["processes"], outs["serial"])
+    assert_same_outputs(outs["dask"], outs["serial"])
+    assert "marker" in outs["serial"]["csv"]["measurements.csv"]
