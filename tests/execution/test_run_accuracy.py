@@ -53,4 +53,11 @@ def test_nuclei_marker_counts_nuclei_and_measures_the_marker_under_each(tmp_path
             (r["site"], r["label"], r["area"]) for r in nuclei
         ]
         assert [r["mean_intensity"] for r in marker] != [r["mean_intensity"] for r in nuclei]
+        # the heat map's per-well figures: each step's own mean over every site of the well
+        agg = report.wells[well]["aggregates"]
+        for step, step_rows in (("nuclei", nuclei), ("marker", marker)):
+            mean = sum(float(r["mean_intensity"]) for r in step_rows) / len(step_rows)
+            assert agg[f"{step}_mean_intensity"] == pytest.approx(mean)
+            assert agg[f"{step}_count"] == len(step_rows)
+        assert agg["mean_intensity"] == agg["marker_mean_intensity"]  # the final measurement
     assert (tmp_path / "out" / ".openhcs" / "plate_steps" / "flatfield.npy").exists()
