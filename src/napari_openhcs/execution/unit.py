@@ -326,11 +326,12 @@ def _gpu_context(unit: WorkUnit):
 
 
 def _run(unit: WorkUnit, send, timings) -> UnitResult:
-    from napari_openhcs.plates import read_plane
+    from napari_openhcs.plates import read_planes
 
     t = time.perf_counter()
     plate_results = {name: load_plate_result(path) for name, path in unit.plate_results}
-    raw: Planes = {key: read_plane(unit.plate_format, loc) for key, loc in unit.images}
+    planes_read = read_planes(unit.plate_format, [loc for _, loc in unit.images])
+    raw: Planes = {key: plane for (key, _), plane in zip(unit.images, planes_read, strict=True)}
     timings["read"] = time.perf_counter() - t
     planes, kinds = dict(raw), {k: "image" for k in raw}
     # The latest image planes of each (site, channel, timepoint): what the main plate shows.
@@ -542,12 +543,13 @@ def run_plate_step(job) -> Path:
     import os
 
     from napari_openhcs.memory import to_numpy
-    from napari_openhcs.plates import read_plane
+    from napari_openhcs.plates import read_planes
 
     step = job.step
     stacked = tuple(dict.fromkeys(("site", *step.variable_components)))
     compiled = dataclasses.replace(step, variable_components=stacked)
-    raw: Planes = {key: read_plane(job.plate_format, loc) for key, loc in job.images}
+    planes_read = read_planes(job.plate_format, [loc for _, loc in job.images])
+    raw: Planes = {key: plane for (key, _), plane in zip(job.images, planes_read, strict=True)}
     kinds = {k: "image" for k in raw}
     out, _kinds, _tables = run_step(compiled, raw, kinds, outputs={"start": raw})
     groups, planes = [], []

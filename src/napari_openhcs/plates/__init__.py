@@ -13,6 +13,7 @@ from napari_openhcs.plates.discovery import (
     open_plate,
     plate_handlers,
     read_plane,
+    read_planes,
 )
 from napari_openhcs.plates.index import COMPONENTS, ImageKey, PlateIndex
 
@@ -27,4 +28,5 @@ __all__ = [
     "open_plate",
     "plate_handlers",
     "read_plane",
+    "read_planes",
 ]
