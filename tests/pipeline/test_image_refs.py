@@ -159,3 +159,17 @@ def test_a_source_without_matching_planes_fails_the_unit_with_a_clear_error(tiny
         result.error.step == "masked"
         and "no plane for site 1, channel 1, z 2" in result.error.message
     )
+
+
+def test_a_plate_step_cannot_take_a_per_well_steps_output(tiny_index, tmp_path):
+    steps = [
+        Step(MAXP, name="project"),
+        Step(
+            ("pyclesperanto.add_images", {"input_image1": {"image": "project"}}),
+            name="flat",
+            scope="plate",
+        ),
+        Step(MAXP, name="again"),
+    ]
+    with pytest.raises(PipelineError, match="not an enabled per-well step before it"):
+        _plan(tiny_index, tmp_path, steps)

@@ -255,7 +255,11 @@ def compile_pipeline(
             step.name, pattern, [*known_plate_steps, *(p.name for p in plate_steps)]
         )
         _check_image_refs(
-            step.name, pattern, [*known_steps, *(c.name for c in compiled)], index.channels
+            step.name,
+            pattern,
+            # a plate step runs before every well: no per-well step's output exists yet
+            [] if step.scope == "plate" else [*known_steps, *(c.name for c in compiled)],
+            index.channels,
         )
         if step.name in IMAGE_SOURCES:
             raise PipelineError(
