@@ -173,3 +173,15 @@ def test_a_plate_step_cannot_take_a_per_well_steps_output(tiny_index, tmp_path):
     ]
     with pytest.raises(PipelineError, match="not an enabled per-well step before it"):
         _plan(tiny_index, tmp_path, steps)
+
+
+def test_a_plate_step_cannot_take_another_plate_steps_result(tiny_index, tmp_path):
+    est = "napari_openhcs.functions.estimate_flatfield"
+    cor = "napari_openhcs.functions.correct_flatfield"
+    steps = [
+        Step(est, name="flat", scope="plate"),
+        Step((cor, {"flatfield": {"plate_step": "flat"}}), name="flat2", scope="plate"),
+        Step(MAXP, name="project"),
+    ]
+    with pytest.raises(PipelineError, match="not an enabled plate-scope step before it"):
+        _plan(tiny_index, tmp_path, steps)

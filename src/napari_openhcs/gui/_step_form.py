@@ -300,7 +300,8 @@ class StepForm(QWidget):
             defaults = {p.name: p.default for p in info.params}
             defaults.update(call_defaults(info))
             context = {
-                "earlier": list(earlier or []),
+                # a plate step runs before the wells and apart from other plate steps
+                "earlier": [] if model.scope == "plate" else list(earlier or []),
                 "channels": list((group_values or {}).get("channel", [])),
             }
             widgets = [

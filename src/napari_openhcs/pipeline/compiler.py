@@ -252,7 +252,10 @@ def compile_pipeline(
         else:
             pattern, infos = _resolve_chain(step.name, step.pattern, bool(gpus))
         _check_plate_step_kwargs(
-            step.name, pattern, [*known_plate_steps, *(p.name for p in plate_steps)]
+            step.name,
+            pattern,
+            # plate steps run independently of each other: none takes another's result
+            [] if step.scope == "plate" else [*known_plate_steps, *(p.name for p in plate_steps)],
         )
         _check_image_refs(
             step.name,
