@@ -165,10 +165,10 @@ def run_plate(
     from napari_openhcs.pipeline import load_pipeline
     from napari_openhcs.pipeline.compiler import compile_pipeline
     from napari_openhcs.plates import open_plate
+    from napari_openhcs.storage.ngff import check_shards
 
     started = time.perf_counter()
-    if shards and ngff != "0.5":
-        raise InputError("sharding (one file per field) needs NGFF 0.5 (Zarr v3)")
+    check_shards(shards, ngff)
     out = Path(out)
     plate_path = Path(plate)
     own_executor = isinstance(executor, str)

@@ -209,12 +209,11 @@ def convert_command(args) -> int:
     anything is written.
     """
     from napari_openhcs.plates import open_plate
-    from napari_openhcs.storage.ngff import check_compressor, check_ngff
+    from napari_openhcs.storage.ngff import check_compressor, check_ngff, check_shards
 
     ngff = check_ngff(args.ngff)
     compressor = check_compressor(args.compressor)
-    if args.shards and ngff != "0.5":
-        raise InputError("--shards needs NGFF 0.5 (Zarr v3)")
+    check_shards(args.shards, ngff)
     plate = open_plate(args.plate)
     target = output_path(plate, args.out)
     progress = ProgressBar(len(plate.wells))

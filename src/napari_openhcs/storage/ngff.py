@@ -56,6 +56,14 @@ def check_compressor(compressor: str | None) -> str:
     return name
 
 
+def check_shards(shards: bool, ngff: str) -> bool:
+    """Return ``shards`` as a bool, or raise ``InputError`` if it is asked for below NGFF 0.5
+    (sharding is a Zarr v3 codec)."""
+    if shards and str(ngff) != "0.5":
+        raise InputError("sharding (one file per field) needs NGFF 0.5 (Zarr v3)")
+    return bool(shards)
+
+
 def zarr_format(ngff: str) -> int:
     """The Zarr format of an NGFF version: 3 for 0.5, 2 for 0.4."""
     return 3 if check_ngff(ngff) == "0.5" else 2

@@ -96,9 +96,7 @@ class OmeZarrPlateWriter:
         self.path = Path(path)
         self.ngff = meta.check_ngff(ngff)
         self.compressor = meta.check_compressor(compressor)
-        if shards and self.ngff != "0.5":
-            raise InputError("sharding (one file per field) needs NGFF 0.5 (Zarr v3)")
-        self.shards = bool(shards)
+        self.shards = meta.check_shards(shards, self.ngff)
         self.levels = max(1, int(levels))
         self.row_names = _names(rows, row_letters)
         self.column_names = _names(columns, str)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_openhcs.storage.ngff import check_compressor, zarr_format
+from napari_openhcs.storage.ngff import check_compressor, check_shards, zarr_format
 
 #: Prefix of temporary files and folders this package creates inside a Zarr hierarchy.
 TMP_PREFIX = ".openhcs-tmp-"
@@ -151,14 +151,13 @@ def _array_metadata(
 
     import zarr
 
+    check_shards(shards, ngff)
     fmt = zarr_format(ngff)
     kwargs: dict = {}
     if fmt == 3:
         kwargs["dimension_names"] = list(dimension_names)
         if shards:
             kwargs["shards"] = tuple(max(1, int(n)) for n in shape)
-    elif shards:
-        raise ValueError("sharding needs NGFF 0.5 (Zarr v3)")
     else:
         kwargs["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
     with tempfile.TemporaryDirectory(prefix="openhcs-meta-") as scratch:
