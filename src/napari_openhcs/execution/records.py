@@ -156,3 +156,27 @@ def read_run_record(out: Path) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def measurement_summary(rows: list[dict]) -> dict[str, float]:
+    """Per-step means of the measurement rows, for the plate heat map and ``wells.csv``.
+
+    For each step that measured objects: ``<step>_count``, ``<step>_mean_area`` and
+    ``<step>_mean_intensity``; ``mean_area`` and ``mean_intensity`` are the last such
+    step's (the pipeline's final measurement), so a marker measured under nuclei is not
+    averaged together with the nuclei's own intensities.
+    """
+    import numpy as np
+
+    by_step: dict[str, list[dict]] = {}
+    for r in rows:
+        by_step.setdefault(str(r.get("step")), []).append(r)
+    out: dict[str, float] = {}
+    for step, step_rows in by_step.items():
+        out[f"{step}_count"] = len(step_rows)
+        for column, name in (("area", "mean_area"), ("mean_intensity", "mean_intensity")):
+            values = [r[column] for r in step_rows if isinstance(r.get(column), (int, float))]
+            if values:
+                out[f"{step}_{name}"] = float(np.mean(values))
+                out[name] = out[f"{step}_{name}"]  # the last step wins
+    return out

@@ -400,8 +400,6 @@ def _finish_well(well, results, writers, out, report) -> None:
             site=err.site,
         )
         return
-    from napari_openhcs.execution.unit import measurement_summary
-
     rows = []
     aggregates: dict[str, Any] = {}
     for r in sorted(results, key=lambda r: (r.site is None, r.site or 0)):
@@ -413,7 +411,7 @@ def _finish_well(well, results, writers, out, report) -> None:
                 aggregates[key] = aggregates.get(key, 0) + value
             else:
                 aggregates.setdefault(key, value)
-    aggregates.update(measurement_summary(rows))  # means over the whole well, not one site
+    aggregates.update(records.measurement_summary(rows))  # over the whole well, not one site
     try:
         if rows:
             records.write_well_measurements(out, well, rows)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from napari_openhcs.errors import PipelineError
+from napari_openhcs.execution import records
 from napari_openhcs.pipeline.dtypes import cast_for_output
 from napari_openhcs.pipeline.units import CompiledStep, UnitError, UnitResult, WorkUnit
 from napari_openhcs.plates.index import ImageKey
@@ -63,8 +64,8 @@ def run_chain(
     """Run a resolved chain; returns (result stack, output kind, special outputs list).
 
     Keyword values ``{"plate_step": name}`` become the plate step's plane for ``group``;
-    image references (``{"image": source, ...}``) become stacks through ``images(value,
-    stack)`` (see ``ImageSources``).
+    image references (``{"image": source, ...}``) become stacks through
+    ``images.resolve(kwargs, stack)`` (an ``ImageSources``).
     """
     specials: list[tuple[str, Any]] = []
     kind = None
@@ -369,7 +370,7 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
     timings["write"] = time.perf_counter() - t
     if rows and "object_count" not in aggregates:
         aggregates["object_count"] = len(rows)
-    aggregates.update(measurement_summary(rows))
+    aggregates.update(records.measurement_summary(rows))
     return UnitResult(
         unit.well, unit.site, ok=True, measurements=_columns(rows), aggregates=aggregates
     )
@@ -484,28 +485,6 @@ def _write(unit, image_planes, image_rule, labels_steps, intermediate) -> dict:
         aggregates["object_count"] = count
     aggregates["fields"] = [s - 1 for s in sites]
     return aggregates
-
-
-def measurement_summary(rows: list[dict]) -> dict[str, float]:
-    """Per-step means of the measurement rows, for the plate heat map and ``wells.csv``.
-
-    For each step that measured objects: ``<step>_count``, ``<step>_mean_area`` and
-    ``<step>_mean_intensity``; ``mean_area`` and ``mean_intensity`` are the last such
-    step's (the pipeline's final measurement), so a marker measured under nuclei is not
-    averaged together with the nuclei's own intensities.
-    """
-    by_step: dict[str, list[dict]] = {}
-    for r in rows:
-        by_step.setdefault(str(r.get("step")), []).append(r)
-    out: dict[str, float] = {}
-    for step, step_rows in by_step.items():
-        out[f"{step}_count"] = len(step_rows)
-        for column, name in (("area", "mean_area"), ("mean_intensity", "mean_intensity")):
-            values = [r[column] for r in step_rows if isinstance(r.get(column), (int, float))]
-            if values:
-                out[f"{step}_{name}"] = float(np.mean(values))
-                out[name] = out[f"{step}_{name}"]  # the last step wins
-    return out
 
 
 def _count_labels(lab: np.ndarray) -> int:
