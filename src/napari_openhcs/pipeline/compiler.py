@@ -352,11 +352,17 @@ def compile_pipeline(
     )
 
 
-def chain_pairs(step: CompiledStep):
+def pattern_pairs(pattern: tuple) -> list:
+    """Every ``(FunctionRef, kwargs)`` of a resolved pattern: a chain, or the chains of all
+    groups of a dict pattern (``((group value, chain), ...)``)."""
+    if pattern and isinstance(pattern[0][0], str):
+        return [pair for _, chain in pattern for pair in chain]
+    return list(pattern)
+
+
+def chain_pairs(step: CompiledStep) -> list:
     """Every ``(FunctionRef, kwargs)`` of a compiled step (all groups of a dict pattern)."""
-    if step.group_by:
-        return [pair for _, chain in step.pattern for pair in chain]
-    return list(step.pattern)
+    return pattern_pairs(step.pattern)
 
 
 def _check_image_refs(step_name: str, pattern: tuple, earlier: list[str], channels) -> None:
@@ -364,12 +370,7 @@ def _check_image_refs(step_name: str, pattern: tuple, earlier: list[str], channe
     channel the plate has."""
     from napari_openhcs.registry.reference import image_ref
 
-    pairs = (
-        [p for _, c in pattern for p in c]
-        if pattern and isinstance(pattern[0][0], str)
-        else pattern
-    )
-    for func, kwargs in pairs:
+    for func, kwargs in pattern_pairs(pattern):
         for key, value in kwargs.items():
             ref = image_ref(value)
             if ref is None:
@@ -390,12 +391,7 @@ def _check_image_refs(step_name: str, pattern: tuple, earlier: list[str], channe
 
 
 def _check_plate_step_kwargs(step_name: str, pattern: tuple, earlier: list[str]) -> None:
-    pairs = (
-        [p for _, c in pattern for p in c]
-        if pattern and isinstance(pattern[0][0], str)
-        else pattern
-    )
-    for func, kwargs in pairs:
+    for func, kwargs in pattern_pairs(pattern):
         for key, value in kwargs.items():
             name = plate_step_name(value)
             if name is not None and name not in earlier:
