@@ -178,19 +178,31 @@ class PlaneArray:
         return self.path / key
 
     def read_plane(self, index: tuple[int, ...], out: np.ndarray | None = None) -> np.ndarray:
-        """The ``(y, x)`` plane at ``index``; ``out`` (C-contiguous) receives it if given."""
+        """The ``(y, x)`` plane at ``index``; ``out`` (C-contiguous) receives it if given.
+
+        The plane is its chunk file, or one chunk of its shard (found through the index)."""
         if out is None:
             out = np.empty(self.shape[-2:], self.dtype)
-        if self.shard is not None:
-            return self._read_from_shard(index, out)
+        path = self.chunk_path(index)
+        length = None  # a whole chunk file
         try:
-            with open(self.chunk_path(index), "rb") as fh:
-                if self._codec is None and out.flags.c_contiguous:
+            with open(path, "rb") as fh:
+                if self.shard is not None:
+                    inner = tuple(int(i) % s for i, s in zip(index, self.shard, strict=True))
+                    table = self._shard_index(path, fh)
+                    offset, length = (
+                        int(v) for v in table[np.ravel_multi_index(inner, self.shard)]
+                    )
+                    if offset == _EMPTY and length == _EMPTY:
+                        out[...] = self.fill_value
+                        return out
+                    fh.seek(offset)
+                if self._codec is None and out.flags.c_contiguous and length in (None, out.nbytes):
                     got = fh.readinto(memoryview(out.reshape(-1).view(np.uint8)))
                     if got != out.nbytes:
-                        raise OSError(f"{fh.name}: {got} bytes, expected {out.nbytes}")
+                        raise OSError(f"{path}: {got} bytes, expected {out.nbytes} (damaged file)")
                     return out
-                raw = fh.read()
+                raw = fh.read() if length is None else fh.read(length)
         except FileNotFoundError:
             out[...] = self.fill_value
             return out
@@ -227,27 +239,6 @@ class PlaneArray:
         table = np.frombuffer(raw[:-4], "<u8").reshape(n, 2)
         self._indexes[str(path)] = (stamp, table)
         return table
-
-    def _read_from_shard(self, index: tuple[int, ...], out: np.ndarray) -> np.ndarray:
-        path = self.chunk_path(index)
-        inner = tuple(int(i) % s for i, s in zip(index, self.shard, strict=True))
-        try:
-            with open(path, "rb") as fh:
-                table = self._shard_index(path, fh)
-                offset, length = (int(v) for v in table[np.ravel_multi_index(inner, self.shard)])
-                if offset == _EMPTY and length == _EMPTY:
-                    out[...] = self.fill_value
-                    return out
-                fh.seek(offset)
-                if self._codec is None and out.flags.c_contiguous and length == out.nbytes:
-                    if fh.readinto(memoryview(out.reshape(-1).view(np.uint8))) != length:
-                        raise OSError(f"{path}: the shard ends inside a chunk (damaged file)")
-                    return out
-                raw = fh.read(length)
-        except FileNotFoundError:
-            out[...] = self.fill_value
-            return out
-        return self._decode_into(raw, out)
 
     def _write_shards(self, data: np.ndarray) -> None:
         import google_crc32c
