@@ -146,15 +146,10 @@ def _index_from(data: dict, path: Path) -> dict[str, FunctionInfo] | None:
 def _source_files(index: dict[str, FunctionInfo]) -> dict[str, int]:
     """Modification times of the modules that define the package's own and plugin functions
     (and of the reviewed tables), so that editing one (an editable install) rebuilds."""
-    modules = {
-        info.ref.rsplit(".", 1)[0]
-        for info in index.values()
-        if info.library not in ("skimage", "pyclesperanto", "cupy", "cucim", "torch")
-    }
     files = set()
     for info in index.values():
-        if info.ref.rsplit(".", 1)[0] not in modules:
-            continue
+        if info.library in ("skimage", "pyclesperanto", "cupy", "cucim", "torch"):
+            continue  # versioned libraries: the fingerprint covers them
         module_name, _, attr = info.ref.rpartition(".")
         module = sys.modules.get(module_name)
         defining = getattr(getattr(module, attr, None), "__module__", None) or module_name

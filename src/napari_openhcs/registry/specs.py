@@ -43,9 +43,9 @@ EXCLUDED = frozenset(
 
 #: Required parameters that take a second image (pyclesperanto's two-image operations and
 #: intensity/label maps; scikit-image's inpainting, random walker, histogram matching). The
-#: override table marks others (``{"annotation": "image"}``). Their spec has ``annotation="image"`` and the default
-#: ``{"image": "previous"}``; a pipeline step names another source (see
-#: ``registry.reference.image_ref``).
+#: override table marks others (``{"annotation": "image"}``). Their spec has
+#: ``annotation="image"`` and the default ``{"image": "previous"}``; a pipeline step names
+#: another source (see ``registry.reference.image_ref``).
 IMAGE_PARAMETERS = frozenset({"input_image1", "mask", "labels", "reference"})
 IMAGE_DEFAULT = {"image": "previous"}
 
