@@ -33,6 +33,8 @@ import threading
 import time
 from pathlib import Path
 
+from pagecache import evict  # beside this script
+
 HERE = Path(__file__).resolve().parent
 
 PIPELINE = {
@@ -76,18 +78,6 @@ def _sample_memory(pid: int, stop: threading.Event, peaks: dict) -> None:
         except psutil.NoSuchProcess:
             break
         stop.wait(0.02)
-
-
-def evict(folder) -> None:
-    """Write every file under ``folder`` back to disk and drop it from the page cache."""
-    for root, _, files in os.walk(folder):
-        for name in files:
-            fd = os.open(os.path.join(root, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            finally:
-                os.close(fd)
 
 
 def timed(cmd: list[str], env=None) -> tuple[float, str, dict]:

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from pagecache import evict  # beside this script
 
 from napari_openhcs.storage import OmeZarrPlateWriter, read_plate_well
 
@@ -31,18 +32,6 @@ def _fields(n, c, z, size, seed=0):
     rng = np.random.default_rng(seed)
     base = rng.normal(500, 50, (1, c, z, size, size)).clip(0, 65535).astype(np.uint16)
     return [np.roll(base, i, axis=-1) for i in range(n)]
-
-
-def _evict(folder: Path) -> None:
-    """Write every file under ``folder`` back to disk and drop it from the page cache."""
-    for root, _, files in os.walk(folder):
-        for name in files:
-            fd = os.open(os.path.join(root, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            finally:
-                os.close(fd)
 
 
 def bench(
@@ -99,12 +88,12 @@ def bench(
         # read from the disk (a plate larger than memory); each read twice, the best kept.
         cold_zarr, cold_raw = float("inf"), float("inf")
         for _ in range(2):
-            _evict(tmp)
+            evict(tmp)
             t0 = time.perf_counter()
             for locators in units.values():
                 read_planes(index.format, locators)
             cold_zarr = min(cold_zarr, time.perf_counter() - t0)
-            _evict(tmp)
+            evict(tmp)
             t0 = time.perf_counter()
             for root, _, files in os.walk(raw):
                 for f in files:

@@ -23,8 +23,9 @@ def plate(tmp_path_factory):
     )
 
 
-@pytest.fixture
-def dock_and_nav(make_napari_viewer, plate, qtbot):
+def docks_on(make_napari_viewer, plate):
+    """A viewer with the Plate and Pipeline docks, ``plate`` open; yields (viewer, dock, nav)
+    and stops the dock's preview process and run executor afterwards."""
     from napari_openhcs.gui._dock import PipelineDock
     from napari_openhcs.gui._plate_nav import PlateNavigator
 
@@ -37,6 +38,11 @@ def dock_and_nav(make_napari_viewer, plate, qtbot):
     yield viewer, dock, nav
     dock.preview.close()
     dock.run_panel.close_executor()
+
+
+@pytest.fixture
+def dock_and_nav(make_napari_viewer, plate, qtbot):
+    yield from docks_on(make_napari_viewer, plate)
 
 
 def add_through_browser(qtbot, dock, ref):
@@ -187,22 +193,12 @@ def test_loaded_chains_and_groups_round_trip_unchanged(dock_and_nav):
 
 @pytest.fixture
 def two_channel_dock(make_napari_viewer, tmp_path, qtbot):
-    from napari_openhcs.gui._dock import PipelineDock
-    from napari_openhcs.gui._plate_nav import PlateNavigator
     from napari_openhcs.plates.synthetic import write_plate
 
     plate = write_plate(
         tmp_path / "plate", "imagexpress", wells=["A01", "B02"], sites=1, size=96, seed=4
     )
-    viewer = make_napari_viewer()
-    nav = PlateNavigator(viewer)
-    dock = PipelineDock(viewer)
-    viewer.window.add_dock_widget(nav, name="Plate")
-    viewer.window.add_dock_widget(dock, name="Pipeline")
-    assert nav.open_path(plate)
-    yield viewer, dock, nav
-    dock.preview.close()
-    dock.run_panel.close_executor()
+    yield from docks_on(make_napari_viewer, plate)
 
 
 def test_plate_steps_and_second_images_round_trip_and_preview(two_channel_dock, qtbot):
