@@ -26,14 +26,11 @@ def plate(tmp_path_factory):
 def docks_on(make_napari_viewer, plate):
     """A viewer with the Plate and Pipeline docks, ``plate`` open; yields (viewer, dock, nav)
     and stops the dock's preview process and run executor afterwards."""
-    from napari_openhcs.gui._dock import PipelineDock
-    from napari_openhcs.gui._plate_nav import PlateNavigator
-
     viewer = make_napari_viewer()
-    nav = PlateNavigator(viewer)
-    dock = PipelineDock(viewer)
-    viewer.window.add_dock_widget(nav, name="Plate")
-    viewer.window.add_dock_widget(dock, name="Pipeline")
+    # As napari's Plugins menu opens them: each dock gets its own proxy of the viewer.
+    _, nav = viewer.window.add_plugin_dock_widget("napari-openhcs", "Plate")
+    _, dock = viewer.window.add_plugin_dock_widget("napari-openhcs", "Pipeline")
+    assert dock.session is nav.session
     assert nav.open_path(plate)
     yield viewer, dock, nav
     dock.preview.close()

@@ -49,12 +49,32 @@ class Session(QObject):
             self.selection_changed.emit()
 
 
+def unwrap_viewer(viewer: Any) -> Any:
+    """The viewer behind napari's plugin proxy (or ``viewer`` itself when it is not a proxy).
+
+    napari hands every dock contributed through the manifest its own ``PublicOnlyProxy`` of
+    the viewer, so two docks of one window see two different objects; the wrapped viewer is
+    the one they share.
+    """
+    seen = 0
+    while hasattr(type(viewer), "__wrapped__") and seen < 8:
+        viewer = viewer.__wrapped__
+        seen += 1
+    return viewer
+
+
 def get_session(viewer: Any) -> Session:
-    """The session of ``viewer`` (created on first use)."""
-    key = id(viewer)
+    """The session of the window ``viewer`` belongs to (created on first use).
+
+    Docks built by napari's Plugins menu, by ``add_plugin_dock_widget``, by File → Open and
+    directly all land here with the same session, whether they were given the viewer or a
+    proxy of it.
+    """
+    real = unwrap_viewer(viewer)
+    key = id(real)
     entry = _SESSIONS.get(key)
-    if entry is not None and entry[0]() is viewer:
+    if entry is not None and entry[0]() is real:
         return entry[1]
     session = Session(viewer)
-    _SESSIONS[key] = (weakref.ref(viewer), session)
+    _SESSIONS[key] = (weakref.ref(real), session)
     return session
