@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 # command name -> "module:function"; each function takes the parsed args and returns an exit code.
@@ -22,14 +23,63 @@ COMMANDS = {
     "export": "napari_openhcs.pipeline.commands:export_command",
 }
 
+EXECUTORS = ("serial", "processes", "dask")
+SYNTH_FORMATS = ("imagexpress", "operaphenix", "omezarr")
+PLATE_SIZES = (6, 12, 24, 48, 96, 384, 1536)
+#: The libraries ``functions --library`` knows without a scan (plugins add their own names).
+LIBRARIES = ("napari_openhcs", "skimage", "pyclesperanto", "cupy", "cucim", "torch")
+MEMORY_TYPES = ("numpy", "cupy", "torch", "pyclesperanto")
+EXIT_CODES = (
+    "exit codes: 0 success; 1 some wells failed (the others are written) or the run\n"
+    "stopped while running; 2 bad input, found before anything was written; 130 cancelled"
+)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Examples kept as written; every option that has a value by default shows it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "%(default)" in text
+            or "default:" in text
+            or not action.option_strings
+            or default is None
+            or default is argparse.SUPPRESS
+            or isinstance(default, bool)
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _add_verbose(p: argparse.ArgumentParser, default) -> None:
+    # On the main parser and on every sub-command, so `-v` works before or after the command;
+    # a sub-command's flag (SUPPRESS when absent) does not undo the main parser's.
+    p.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="log debug messages"
+    )
+
+
+def _command(sub, name: str, description: str, example: str) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        name,
+        help=description,
+        description=description,
+        epilog=f"example:\n  {example}\n\n{EXIT_CODES}",
+        formatter_class=HelpFormatter,
+    )
+    _add_verbose(p, argparse.SUPPRESS)
+    return p
+
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--ngff", choices=["0.4", "0.5"], default="0.5", help="OME-NGFF version")
+    p.add_argument("--ngff", choices=["0.4", "0.5"], default="0.5", help="OME-NGFF version written")
     p.add_argument(
         "--compressor",
         choices=["lz4", "zstd", "gzip", "none"],
         default="lz4",
-        help="chunk compression (Blosc-LZ4 by default)",
+        help="chunk compression (Blosc with LZ4, Blosc with Zstandard, gzip, or none)",
     )
     p.add_argument(
         "--shards",
@@ -39,77 +89,195 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_executor_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="processes",
+        help="where units run: in this process, in worker processes, or on a Dask cluster",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes (default: one per CPU core)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command (kept importable for docs and tests)."""
+    from napari_openhcs import __version__
+
     parser = argparse.ArgumentParser(
         prog="napari-openhcs",
         description="High-content screening plates: inspect, convert, and run pipelines.",
+        epilog="example:\n  napari-openhcs demo\n\n"
+        "napari-openhcs COMMAND --help describes each command.\n" + EXIT_CODES,
+        formatter_class=HelpFormatter,
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--version", action="version", version=f"napari-openhcs {__version__}")
+    _add_verbose(parser, False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("demo", help="make a synthetic plate, run nuclei_count, report")
-    p.add_argument("--out", default=None, help="output folder (default: a new temp folder)")
-    p.add_argument("--gui", action="store_true", help="open the result in napari")
-    p.add_argument("--executor", choices=["serial", "processes", "dask"], default="processes")
-    p.add_argument("--workers", type=int, default=None)
-
-    p = sub.add_parser("synth", help="write a deterministic synthetic plate")
-    p.add_argument("out", help="output folder")
-    p.add_argument(
-        "--format", choices=["imagexpress", "operaphenix", "omezarr"], default="imagexpress"
+    p = _command(
+        sub,
+        "demo",
+        "make a synthetic plate, run nuclei_count over it and compare the counts with the truth",
+        "napari-openhcs demo --out demo-out --workers 2",
     )
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--wells", default=None, help="comma-separated wells, e.g. A01,B02")
-    g.add_argument("--plate", type=int, choices=[6, 12, 24, 48, 96, 384, 1536], default=None)
-    p.add_argument("--sites", type=int, default=2)
-    p.add_argument("--channels", type=int, default=2)
-    p.add_argument("--z", type=int, default=3)
-    p.add_argument("--timepoints", type=int, default=1)
-    p.add_argument("--size", type=int, default=256, help="image side in pixels")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--out", default=None, metavar="DIR", help="output folder (default: a new temporary folder)"
+    )
+    p.add_argument(
+        "--gui",
+        action="store_true",
+        help="open the results in napari afterwards (needs: pip install 'napari-openhcs[napari]')",
+    )
+    _add_executor_options(p)
 
-    p = sub.add_parser("inspect", help="describe a plate")
-    p.add_argument("plate")
+    p = _command(
+        sub,
+        "synth",
+        "write a deterministic synthetic plate (with ground_truth.json) into a new folder",
+        "napari-openhcs synth plate --format operaphenix --plate 96 --size 128",
+    )
+    p.add_argument("out", metavar="OUT", help="output folder (must not exist, or be empty)")
+    p.add_argument("--format", choices=SYNTH_FORMATS, default="imagexpress", help="plate layout")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--wells",
+        default=None,
+        metavar="A01,B02",
+        help="comma-separated wells (default: A01,A02,B01,B02 - 4 wells)",
+    )
+    g.add_argument(
+        "--plate",
+        type=int,
+        choices=PLATE_SIZES,
+        default=None,
+        help="plate size: sets the grid and, without --wells, fills every well "
+        "(default: the smallest standard plate of at least 96 wells holding --wells)",
+    )
+    p.add_argument("--sites", type=int, default=2, metavar="N", help="fields per well")
+    p.add_argument("--channels", type=int, default=2, metavar="N", help="channels (1 = nuclei)")
+    p.add_argument("--z", type=int, default=3, metavar="N", help="z-planes per field")
+    p.add_argument("--timepoints", type=int, default=1, metavar="N", help="timepoints")
+    p.add_argument("--size", type=int, default=256, metavar="PX", help="image side in pixels")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
+
+    p = _command(
+        sub,
+        "inspect",
+        "describe a plate: format, wells, sites, channels, z, timepoints, missing images",
+        "napari-openhcs inspect plate --json",
+    )
+    p.add_argument("plate", metavar="PLATE", help="plate folder or OME-Zarr plate (read only)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
-    p = sub.add_parser("functions", help="list registered functions")
-    p.add_argument("--library", default=None)
-    p.add_argument("--memory-type", default=None)
+    p = _command(
+        sub,
+        "functions",
+        "list the registered functions a pipeline step can use",
+        "napari-openhcs functions --library skimage --memory-type numpy",
+    )
+    p.add_argument(
+        "--library",
+        default=None,
+        metavar="L",
+        help=f"only this library: one of {', '.join(LIBRARIES)}, or the entry-point name of "
+        "an installed function package (default: every library)",
+    )
+    p.add_argument(
+        "--memory-type",
+        choices=MEMORY_TYPES,
+        default=None,
+        help="only functions taking this array type (default: every type)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON list")
 
-    p = sub.add_parser("convert", help="convert a plate to an OME-Zarr HCS plate")
-    p.add_argument("plate")
-    p.add_argument("--out", required=True)
+    p = _command(
+        sub,
+        "convert",
+        "convert a plate to an OME-Zarr HCS plate (resumes an interrupted conversion)",
+        "napari-openhcs convert plate --out plate.ome.zarr --ngff 0.5 --shards",
+    )
+    p.add_argument("plate", metavar="PLATE", help="plate folder or OME-Zarr plate (read only)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output OME-Zarr plate (required)")
     _add_output_options(p)
 
-    p = sub.add_parser("run", help="run a pipeline over a plate")
-    p.add_argument("plate")
-    p.add_argument("--pipeline", required=True, help="a JSON file, a .py file or a built-in name")
-    p.add_argument("--out", required=True)
-    p.add_argument("--executor", choices=["serial", "processes", "dask"], default="processes")
-    p.add_argument("--workers", type=int, default=None)
+    p = _command(
+        sub,
+        "run",
+        "run a pipeline over a plate: images, labels, measurement tables and a run record",
+        "napari-openhcs run plate --pipeline nuclei_count --out results --workers 2",
+    )
+    p.add_argument("plate", metavar="PLATE", help="plate folder or OME-Zarr plate (read only)")
+    p.add_argument(
+        "--pipeline",
+        required=True,
+        metavar="FILE|NAME",
+        help="a pipeline JSON file, a .py file (with --allow-python) or a built-in name: "
+        "nuclei_count, nuclei_marker (required)",
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (required)")
+    _add_executor_options(p)
     p.add_argument(
         "--gpus",
         default="auto",
+        metavar="auto|none|0,1",
         help="GPUs for CuPy/torch steps: 'auto' (every visible GPU), 'none' or a list like 0,1",
     )
-    p.add_argument("--units-per-gpu", type=int, default=1, help="units running at once on one GPU")
+    p.add_argument(
+        "--units-per-gpu", type=int, default=1, metavar="N", help="units running at once on one GPU"
+    )
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--scheduler", default=None, help="Dask scheduler address")
-    g.add_argument("--scheduler-file", default=None, help="Dask scheduler file")
-    p.add_argument("--wells", default=None, help="comma-separated wells, e.g. A01,B02")
+    g.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDR",
+        help="with --executor dask: address of a running Dask scheduler (default: a local cluster)",
+    )
+    g.add_argument(
+        "--scheduler-file",
+        default=None,
+        metavar="FILE",
+        help="with --executor dask: a Dask scheduler file (default: a local cluster)",
+    )
+    p.add_argument(
+        "--wells", default=None, metavar="A01,B02", help="only these wells (default: every well)"
+    )
     _add_output_options(p)
-    p.add_argument("--overwrite", action="store_true", help="re-run finished wells")
-    p.add_argument("--allow-python", action="store_true", help="allow a .py pipeline (runs it)")
-    p.add_argument("--plate-map", default=None, help="CSV of well -> condition / control")
+    p.add_argument("--overwrite", action="store_true", help="re-run wells an earlier run finished")
+    p.add_argument(
+        "--allow-python", action="store_true", help="allow a .py pipeline (it is executed)"
+    )
+    p.add_argument(
+        "--plate-map",
+        default=None,
+        metavar="FILE",
+        help="CSV of well -> condition / control, joined into wells.csv (default: none)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
-    p = sub.add_parser("export", help="export a pipeline JSON to a runnable Python script")
-    p.add_argument("pipeline")
-    p.add_argument("--to", required=True)
+    p = _command(
+        sub,
+        "export",
+        "export a pipeline JSON to a Python script that runs it without napari",
+        "napari-openhcs export examples/nuclei_count.json --to run_nuclei_count.py",
+    )
+    p.add_argument("pipeline", metavar="PIPELINE.json", help="pipeline JSON file or built-in name")
+    p.add_argument("--to", required=True, metavar="SCRIPT.py", help="script to write (required)")
     return parser
+
+
+def _quiet_dask() -> None:
+    """Dask's scheduler and workers log every start and stop at INFO: keep that for ``-v``.
+
+    Set through Dask's configuration in the environment, so worker processes inherit it.
+    """
+    os.environ.setdefault("DASK_DISTRIBUTED__LOGGING__DISTRIBUTED", "warning")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,11 +285,16 @@ def main(argv: list[str] | None = None) -> int:
     from napari_openhcs.errors import InputError, RunError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (exit 2)
+        return exc.code if isinstance(exc.code, int) else 2
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        _quiet_dask()
     module_name, func_name = COMMANDS[args.command].split(":")
     try:
         command = getattr(importlib.import_module(module_name), func_name)

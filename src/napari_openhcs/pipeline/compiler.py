@@ -158,12 +158,15 @@ def check_kwargs(step_name: str, ref: str, kwargs: dict, info) -> dict:
 
 
 def _resolve_chain(step_name: str, chain: list, gpus_present: bool):
-    from napari_openhcs.errors import FunctionUnavailableError
+    from napari_openhcs.errors import FunctionUnavailableError, UnknownFunctionError
     from napari_openhcs.registry import fn, get_info
 
     resolved, infos = [], []
     for ref, kwargs in chain:
-        info = get_info(ref)
+        try:
+            info = get_info(ref)
+        except UnknownFunctionError as exc:
+            raise UnknownFunctionError(f"step {step_name!r}: {exc}") from None
         if not info.available:
             raise FunctionUnavailableError(
                 f"step {step_name!r}: {ref} cannot run here: {info.reason}"

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from napari_openhcs.errors import PipelineError
+from napari_openhcs.errors import PipelineError, UnknownFunctionError
 from napari_openhcs.pipeline.step import Pipeline, Step
 
 FORMAT = "napari-openhcs.pipeline"
@@ -110,10 +110,15 @@ def pipeline_from_dict(data: dict, source: str = "pipeline") -> Pipeline:
         else:
             pattern = _chain_from_json(func, where)
         chains = pattern.values() if isinstance(pattern, dict) else [pattern]
+        label = raw.get("name") or where
         for chain in chains:
             for ref, kwargs in chain:
                 # UnknownFunctionError (exit 2) for anything unregistered, e.g. "os.system"
-                check_kwargs(raw.get("name") or where, ref, kwargs, get_info(ref))
+                try:
+                    info = get_info(ref)
+                except UnknownFunctionError as exc:
+                    raise UnknownFunctionError(f"{source}: step {label!r}: {exc}") from None
+                check_kwargs(label, ref, kwargs, info)
         fields = {k: raw[k] for k in _DEFAULTS if k in raw}
         steps.append(Step(func=_as_step_func(pattern), name=raw.get("name"), **fields))
     if not steps:

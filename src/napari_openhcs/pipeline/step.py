@@ -20,48 +20,9 @@ STEP_COMPONENTS = tuple(c for c in COMPONENTS if c != "well")
 
 def _ref_of(func: Any) -> str:
     """The registered reference of a ``FunctionRef``, a reference string or a function object."""
-    from napari_openhcs.registry import FunctionRef
+    from napari_openhcs.registry import ref_of
 
-    if isinstance(func, FunctionRef):
-        return func.ref
-    if isinstance(func, str):
-        return func
-    if callable(func):
-        name = getattr(func, "__name__", repr(func))
-        module = getattr(func, "__module__", None)
-        if module == "__main__" or "<locals>" in getattr(func, "__qualname__", ""):
-            raise PipelineError(
-                f"{name!r} is defined in a script, notebook or another function: worker "
-                "processes cannot import it. Put it in a module and register it "
-                "(see docs/writing-functions.md)."
-            )
-        ref = _registered_ref_of(func)
-        if ref is None:
-            raise PipelineError(
-                f"{module}.{name} is not a registered function: use fn('<reference>') with a "
-                "registered reference (napari-openhcs functions lists them) or register it "
-                "(see docs/writing-functions.md)"
-            )
-        return ref
-    raise PipelineError(f"not a function or function reference: {func!r}")
-
-
-def _registered_ref_of(func: Any) -> str | None:
-    """The registered reference whose target is ``func`` (public path, not ``__module__``)."""
-    from napari_openhcs.registry import list_functions
-    from napari_openhcs.registry.reference import resolve_target
-
-    name = getattr(func, "__name__", None)
-    candidates = [i.ref for i in list_functions() if i.ref.rsplit(".", 1)[-1] == name]
-    direct = f"{getattr(func, '__module__', '')}.{name}"
-    candidates.sort(key=lambda r: r != direct)
-    for ref in candidates:
-        try:
-            if resolve_target(ref) is func:
-                return ref
-        except Exception:  # noqa: BLE001 - an unimportable candidate is simply not it
-            continue
-    return None
+    return ref_of(func)
 
 
 def normalize_chain(pattern: Any) -> list[tuple[str, dict]]:

@@ -7,6 +7,7 @@ file. ``fn("skimage.filters.gaussian")`` returns a ``FunctionRef`` that pickles 
 from __future__ import annotations
 
 import difflib
+from typing import Any
 
 from napari_openhcs.errors import FunctionUnavailableError, UnknownFunctionError
 from napari_openhcs.registry.declare import declare
@@ -22,6 +23,7 @@ __all__ = [
     "fn",
     "get_info",
     "list_functions",
+    "ref_of",
     "refresh",
 ]
 
@@ -54,6 +56,11 @@ def get_info(ref: str) -> FunctionInfo:
     """
     from napari_openhcs.registry.index import load_index
 
+    if not isinstance(ref, str):
+        raise UnknownFunctionError(
+            f"a function reference is a string like 'skimage.filters.gaussian', "
+            f"not {type(ref).__name__} {ref!r}"
+        )
     index = load_index()
     info = index.get(ref)
     if info is None:
@@ -66,22 +73,32 @@ def get_info(ref: str) -> FunctionInfo:
     return info
 
 
-def fn(ref: str) -> FunctionRef:
+def fn(ref: str | Any) -> FunctionRef:
     """The registered function ``ref`` as a picklable ``FunctionRef``.
+
+    ``ref`` is a reference string, or the registered function object itself (mapped to its
+    public reference); a ``FunctionRef`` is returned as it is.
 
     Examples
     --------
     >>> gaussian = fn("skimage.filters.gaussian")  # doctest: +SKIP
     >>> gaussian(stack, sigma=2)  # doctest: +SKIP
+    >>> import skimage.filters  # doctest: +SKIP
+    >>> fn(skimage.filters.gaussian)  # doctest: +SKIP
+    fn('skimage.filters.gaussian')
 
     Raises
     ------
     UnknownFunctionError
-        For a reference that is not registered (close matches are named).
+        For a reference that is not registered (close matches are named), or a function
+        object that is not registered (the reason is given).
     FunctionUnavailableError
         For a registered function that cannot run here (the reason is given: no GPU, no
         OpenCL device, ...).
     """
+    if isinstance(ref, FunctionRef):
+        return ref
+    ref = ref_of(ref)
     info = get_info(ref)
     if not info.available:
         raise FunctionUnavailableError(f"{ref} cannot run here: {info.reason}")
@@ -93,6 +110,58 @@ def fn(ref: str) -> FunctionRef:
         info.output_kind,
         info.special_outputs,
     )
+
+
+def ref_of(func: Any) -> str:
+    """The registered reference of a ``FunctionRef``, a reference string or a function object.
+
+    Raises
+    ------
+    UnknownFunctionError
+        For a function object that workers could not import (defined in a notebook, a
+        script's ``__main__`` or inside another function) or that is not registered.
+    """
+    if isinstance(func, FunctionRef):
+        return func.ref
+    if isinstance(func, str):
+        return func
+    if not callable(func):
+        raise UnknownFunctionError(
+            f"not a function or function reference: {type(func).__name__} {func!r}"
+        )
+    name = getattr(func, "__name__", repr(func))
+    module = getattr(func, "__module__", None)
+    if module == "__main__" or "<locals>" in getattr(func, "__qualname__", ""):
+        raise UnknownFunctionError(
+            f"{name!r} is defined in a notebook, a script's __main__ or another function: "
+            "worker processes cannot import it. Move it to an importable module and register "
+            "it (see docs/writing-functions.md)."
+        )
+    ref = _registered_ref_of(func)
+    if ref is None:
+        raise UnknownFunctionError(
+            f"{module}.{name} is not a registered function: use fn('<reference>') with a "
+            "registered reference (napari-openhcs functions lists them) or register it "
+            "(see docs/writing-functions.md)"
+        )
+    return ref
+
+
+def _registered_ref_of(func: Any) -> str | None:
+    """The registered reference whose target is ``func`` (public path, not ``__module__``)."""
+    from napari_openhcs.registry.reference import resolve_target
+
+    name = getattr(func, "__name__", None)
+    candidates = [i.ref for i in list_functions() if i.ref.rsplit(".", 1)[-1] == name]
+    direct = f"{getattr(func, '__module__', '')}.{name}"
+    candidates.sort(key=lambda r: r != direct)
+    for ref in candidates:
+        try:
+            if resolve_target(ref) is func:
+                return ref
+        except Exception:  # noqa: BLE001 - an unimportable candidate is simply not it
+            continue
+    return None
 
 
 def call_defaults(info: FunctionInfo) -> dict:
