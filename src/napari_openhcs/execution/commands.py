@@ -59,19 +59,76 @@ def _parse_gpus(text: str):
     return gpus
 
 
+def _check_out(out: str) -> None:
+    if Path(out).exists() and not Path(out).is_dir():
+        raise InputError(f"--out {out} is a file, not a folder")
+
+
+def _check_executor_args(args) -> None:
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers must be at least 1, got {args.workers}")
+    for option in ("scheduler", "scheduler_file"):
+        if getattr(args, option, None) and args.executor != "dask":
+            raise InputError(
+                f"--{option.replace('_', '-')} needs --executor dask "
+                f"(the {args.executor!r} executor has no scheduler)"
+            )
+
+
+def _gpu_steps(pipeline) -> list[str]:
+    """``"step 'name' (ref)"`` for each enabled step calling a CuPy or torch function."""
+    from napari_openhcs.errors import UnknownFunctionError
+    from napari_openhcs.registry import get_info
+
+    found = []
+    for step in pipeline.steps:
+        if not step.enabled:
+            continue
+        chains = step.pattern.values() if isinstance(step.pattern, dict) else [step.pattern]
+        for ref in dict.fromkeys(ref for chain in chains for ref, _ in chain):
+            try:
+                memory_type = get_info(ref).memory_type
+            except UnknownFunctionError:
+                continue  # the compiler names the step and the closest reference
+            if memory_type in ("cupy", "torch"):
+                found.append(f"step {step.name!r} ({ref})")
+    return found
+
+
+def _check_gpus(pipeline, gpus) -> None:
+    """``--gpus 0,1`` names GPUs this machine has, when a step runs on one."""
+    from napari_openhcs.memory.devices import visible_gpus
+
+    steps = _gpu_steps(pipeline)
+    have = visible_gpus()
+    absent = [g for g in gpus if g not in have]
+    if steps and absent:
+        there = f"GPUs {', '.join(map(str, have))}" if have else "no GPU"
+        raise InputError(
+            f"--gpus {','.join(map(str, gpus))}: {steps[0]} runs on a GPU, and this machine "
+            f"has {there} (CUDA_VISIBLE_DEVICES and /dev/nvidia*); use --gpus auto or none"
+        )
+
+
 def run_command(args) -> int:
     """Run a pipeline over a plate; exit 0, 1 (some wells failed), 2 (bad input) or 130."""
     from napari_openhcs.execution.progress import ProgressBar
     from napari_openhcs.execution.run import run_plate
+    from napari_openhcs.pipeline import load_pipeline
 
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers must be at least 1, got {args.workers}")
+    _check_executor_args(args)
     if args.units_per_gpu < 1:
         raise InputError(f"--units-per-gpu must be at least 1, got {args.units_per_gpu}")
+    _check_out(args.out)
+    gpus = _parse_gpus(args.gpus)
+    pipeline = args.pipeline
+    if isinstance(gpus, list):  # GPUs named: check them against the pipeline's GPU steps
+        pipeline = load_pipeline(args.pipeline, allow_python=args.allow_python)
+        _check_gpus(pipeline, gpus)
     bar = None if args.json else ProgressBar()
     report = run_plate(
         args.plate,
-        args.pipeline,
+        pipeline,
         args.out,
         executor=args.executor,
         workers=args.workers,
@@ -84,7 +141,7 @@ def run_command(args) -> int:
         scheduler_file=args.scheduler_file,
         plate_map=args.plate_map,
         allow_python=args.allow_python,
-        gpus=_parse_gpus(args.gpus),
+        gpus=gpus,
         max_units_per_gpu=args.units_per_gpu,
         progress=bar if bar is not None else (lambda event: None),
     )
@@ -101,12 +158,29 @@ def run_command(args) -> int:
     return report.exit_code
 
 
+def _check_napari() -> None:
+    """``demo --gui`` needs napari and a Qt binding: say so before any work is done."""
+    try:
+        import napari  # noqa: F401
+        import qtpy.QtCore  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 - qtpy raises its own error for no Qt binding
+        raise InputError(
+            f"--gui needs napari with a Qt binding ({type(exc).__name__}: {exc}): "
+            "pip install 'napari-openhcs[napari]'"
+        ) from None
+
+
 def demo_command(args) -> int:
     """Synthesise a plate, run ``nuclei_count``, compare counts with the ground truth."""
     from napari_openhcs.execution.progress import ProgressBar
     from napari_openhcs.execution.run import run_plate
     from napari_openhcs.plates.synthetic import write_plate
 
+    _check_executor_args(args)
+    if args.gui:
+        _check_napari()
+    if args.out:
+        _check_out(args.out)
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="openhcs-demo-"))
     t0 = time.perf_counter()
     plate = write_plate(out / "plate", "imagexpress", **DEMO_PLATE)

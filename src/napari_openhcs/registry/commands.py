@@ -6,16 +6,29 @@ import json
 import shutil
 
 
+def format_table(infos, width: int | None = None) -> list[str]:
+    """The ``functions`` table: columns as wide as their longest entry, so long references
+    never run into the next column; a line past ``width`` ends in an ellipsis."""
+    header = ("function", "memory", "contract", "category", "available")
+    rows = [
+        (i.ref, i.memory_type, i.contract, i.category, "yes" if i.available else f"no: {i.reason}")
+        for i in infos
+    ]
+    widths = [max(len(r[k]) for r in [header, *rows]) + 2 for k in range(len(header) - 1)]
+    lines = []
+    for row in [header, *rows]:
+        line = "".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + row[-1]
+        if width is not None and len(line) > width:
+            line = line[: width - 1] + "\u2026"
+        lines.append(line)
+    return lines
+
+
 def functions_command(args) -> int:
     """List registered functions as a table, or as a JSON list with ``--json``."""
     from napari_openhcs.errors import InputError
     from napari_openhcs.registry import list_functions
-    from napari_openhcs.registry.info import MEMORY_TYPES
 
-    if args.memory_type is not None and args.memory_type not in MEMORY_TYPES:
-        raise InputError(
-            f"--memory-type {args.memory_type!r}: choose one of {', '.join(MEMORY_TYPES)}"
-        )
     infos = list_functions(library=args.library, memory_type=args.memory_type)
     if args.library is not None and not infos:
         libraries = sorted({i.library for i in list_functions()})
@@ -25,12 +38,12 @@ def functions_command(args) -> int:
     if args.json:
         print(json.dumps([i.to_dict() for i in infos]))
         return 0
+    if not infos:
+        print(f"no registered {args.memory_type} function (napari-openhcs functions lists all)")
+        return 0
     width = shutil.get_terminal_size((120, 20)).columns
-    print(f"{'function':<58}{'memory':<14}{'contract':<9}{'category':<13}available")
-    for i in infos:
-        status = "yes" if i.available else f"no: {i.reason}"
-        line = f"{i.ref:<58}{i.memory_type:<14}{i.contract:<9}{i.category:<13}{status}"
-        print(line[:width] if width > 60 else line)
+    for line in format_table(infos, width if width > 60 else None):
+        print(line)
     counts: dict[str, int] = {}
     for i in infos:
         counts[i.library] = counts.get(i.library, 0) + 1
