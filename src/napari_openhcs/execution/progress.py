@@ -13,8 +13,11 @@ class ProgressBar:
     every few seconds and at the end.
     """
 
-    def __init__(self, stream=None, width: int = 30, min_interval: float = 2.0):
+    def __init__(
+        self, stream=None, width: int = 30, min_interval: float = 2.0, noun: str = "units"
+    ):
         self.stream = stream or sys.stderr
+        self.noun = noun
         self.width = width
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.min_interval = 0.0 if self.tty else min_interval
@@ -41,7 +44,7 @@ class ProgressBar:
         filled = int(round(frac * self.width))
         bar = "#" * filled + " " * (self.width - filled)
         tail = f"  {len(self.failed)} failed" if self.failed else ""
-        self._print(f"[{bar}] {done}/{total} units{tail}", force=force)
+        self._print(f"[{bar}] {done}/{total} {self.noun}{tail}", force=force)
 
     def _print(self, text: str, force: bool = False) -> None:
         now = time.monotonic()

@@ -11,8 +11,10 @@ from napari_openhcs.plates.index import COMPONENTS, PlateIndex
 
 def synth_command(args: argparse.Namespace) -> int:
     """``napari-openhcs synth OUT``: write a deterministic synthetic plate."""
+    from napari_openhcs.execution.progress import ProgressBar
     from napari_openhcs.plates.synthetic import write_plate
 
+    bar = ProgressBar(noun="wells")
     plate = write_plate(
         args.out,
         fmt=args.format,
@@ -24,6 +26,7 @@ def synth_command(args: argparse.Namespace) -> int:
         timepoints=args.timepoints,
         size=args.size,
         seed=args.seed,
+        progress=lambda done, total: bar.draw(done, total, force=done == total),
     )
     print(plate)
     return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,7 @@ def write_plate(
     timepoints: int = 1,
     size: int = 256,
     seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
     **writer_options,
 ) -> Path:
     """Write a synthetic plate into the new folder ``out`` and return the plate's path.
@@ -106,6 +108,8 @@ def write_plate(
         Image side in pixels (objects scale with it).
     seed : int
         Random seed; a well's content depends only on the seed and the well, site and size.
+    progress : callable, optional
+        Called as ``progress(done, total)`` with the number of wells written so far.
     **writer_options
         For ``omezarr``: passed to ``OmeZarrPlateWriter`` (``ngff``, ``compressor``).
 
@@ -166,6 +170,8 @@ def write_plate(
                 )
                 stacks.append(stack)
             writer.write_well(well, stacks)
+            if progress is not None:
+                progress(len(counts), len(wells))
         writer.finish()
         truth = {
             "format": fmt,
