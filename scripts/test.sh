@@ -19,7 +19,7 @@ PIP="python3 -m pip"
 # The CPU build of torch first: a bare torch requirement would pull a multi-GB CUDA build.
 $PIP install -q "torch==2.13.0"
 $PIP install -q -e ".[all,test]"
-# A third-party function package, registered through the napari_openhcs.functions entry point.
-$PIP install -q -e tests/fixtures/thirdparty_functions
+# The tests' third-party function package (tests/fixtures/thirdparty_functions) is not
+# installed: tests/conftest.py puts it on the path of the test processes only.
 
 python3 -m pytest "$@"

@@ -1,16 +1,30 @@
-"""Shared test configuration: an isolated registry cache and the GPU marker."""
+"""Shared test configuration: an isolated registry cache, the test-only function package on
+the path of this run only (see ``function_packages``), and the GPU marker."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
+
+from function_packages import FIXTURES, add_function_package
 
 # Every test session gets its own cache directory, so tests never see a user's registry cache.
 _CACHE = tempfile.mkdtemp(prefix="openhcs-test-cache-")
 os.environ["XDG_CACHE_HOME"] = _CACHE
+
+# The third-party function package the tests use (fail_in_well, kill_worker_in_well, ...):
+# importable and registered here and in every process the tests start, installed nowhere.
+THIRDPARTY_PATH = add_function_package(
+    FIXTURES / "thirdparty_functions",
+    "openhcs-thirdparty-demo",
+    "0.1.0",
+    {"thirdparty_demo": "openhcs_thirdparty_demo.functions"},
+    where=Path(tempfile.mkdtemp(prefix="openhcs-test-functions-")),
+)
 
 
 def _cuda_available() -> bool:
@@ -40,3 +54,4 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_CACHE, ignore_errors=True)
+    shutil.rmtree(THIRDPARTY_PATH, ignore_errors=True)
