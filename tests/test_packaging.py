@@ -1,13 +1,16 @@
 """The wheel: it carries the napari manifest as a real file, and npe2 validates it installed.
 
 Built without network (``--no-isolation``: hatchling is installed), installed ``--no-deps``
-into a venv that sees the system's packages (npe2, napari...) but gets napari-openhcs only
-from the wheel.
+into a new venv that sees the test interpreter's packages (npe2, napari...) but gets
+napari-openhcs only from the wheel. The test interpreter may itself run in a venv, whose
+packages ``--system-site-packages`` would not show (it shows the base interpreter's), so its
+site folders are put on the new venv's path by a ``.pth`` file.
 """
 
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
 import zipfile
@@ -35,6 +38,23 @@ def _run(args, cwd, env=None, timeout=120):
     return done.stdout
 
 
+def _make_venv(where: Path) -> tuple[Path, Path, dict]:
+    """A venv whose own site folder comes first, then the test interpreter's site folders
+    (as plain path entries: their ``.pth`` files, such as an editable install of this
+    package, are not run). Returns its python, its site folder and the environment to run it.
+    """
+    venv = where / "venv"
+    _run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=where)
+    python = venv / "bin" / "python"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    code = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    own = Path(_run([python, "-c", code], where, env).strip())
+    outer = [*site.getsitepackages(), site.getusersitepackages()]
+    lines = [p for p in dict.fromkeys(outer) if Path(p).is_dir() and Path(p) != own]
+    (own / "_test_interpreter_site.pth").write_text("".join(f"{p}\n" for p in lines))
+    return python, own, env
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist")
@@ -58,10 +78,9 @@ def test_wheel_holds_the_manifest_as_a_file(wheel):
 
 
 def test_installed_wheel_validates_with_npe2(wheel, tmp_path):
+    python, _, env = _make_venv(tmp_path)
     venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", "--system-site-packages", venv], cwd=tmp_path)
-    python = venv / "bin" / "python"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # pip comes from the test interpreter's site folders; it installs into the new venv
     _run([python, "-m", "pip", "install", "--no-deps", "--no-index", "-q", wheel], tmp_path, env)
     where = _run(
         [python, "-c", "import napari_openhcs; print(napari_openhcs.__file__)"], tmp_path, env
@@ -84,19 +103,11 @@ def test_editable_install_validates_with_npe2(wheel, tmp_path):
     ``.dist-info``): ``pip install -e .`` offline would need the ``editables`` package, and
     the shared environment's own editable install may point at another checkout.
     """
-    venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", "--system-site-packages", venv], cwd=tmp_path)
-    python = venv / "bin" / "python"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    site = Path(
-        _run(
-            [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], tmp_path, env
-        ).strip()
-    )
+    python, site_dir, env = _make_venv(tmp_path)
     with zipfile.ZipFile(wheel) as zf:
-        zf.extractall(site, [n for n in zf.namelist() if ".dist-info/" in n])
+        zf.extractall(site_dir, [n for n in zf.namelist() if ".dist-info/" in n])
     # first on the path, ahead of any other install of the package the system may have
-    (site / "_napari_openhcs_dev.pth").write_text(
+    (site_dir / "_napari_openhcs_dev.pth").write_text(
         f"import sys; sys.path.insert(0, {str(ROOT / 'src')!r})\n"
     )
     where = _run(
@@ -104,5 +115,5 @@ def test_editable_install_validates_with_npe2(wheel, tmp_path):
     )
     assert Path(where.strip()).is_relative_to(ROOT / "src"), where
     found = _run([python, "-c", _FIND_MANIFEST], tmp_path, env).split()
-    assert Path(found[1]).is_relative_to(site), found
+    assert Path(found[1]).is_relative_to(site_dir), found
     _run([python, "-m", "npe2", "validate", "--imports", "napari-openhcs"], tmp_path, env)
