@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+#: ``PYTHONPATH`` as the user set it, before the tests added anything (the user's environment).
+USER_PYTHONPATH = os.environ.get("PYTHONPATH")
 ENTRY_POINT_GROUP = "napari_openhcs.functions"
 
 
