@@ -77,6 +77,16 @@ def test_wheel_holds_the_manifest_as_a_file(wheel):
     assert "napari_openhcs:napari.yaml" in entry_points.decode()
 
 
+def test_the_venv_sees_the_test_interpreters_packages_not_the_base_interpreters(tmp_path):
+    """Inside a venv, ``--system-site-packages`` showed the base interpreter's packages (often
+    none: npe2 missing); the tests' venv sees the packages the tests themselves run with."""
+    import npe2
+
+    python, _, env = _make_venv(tmp_path)
+    where = _run([python, "-c", "import npe2; print(npe2.__file__)"], tmp_path, env).strip()
+    assert Path(where).resolve() == Path(npe2.__file__).resolve()
+
+
 def test_installed_wheel_validates_with_npe2(wheel, tmp_path):
     python, _, env = _make_venv(tmp_path)
     venv = tmp_path / "venv"
