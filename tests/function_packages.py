@@ -18,6 +18,8 @@ from pathlib import Path
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: ``PYTHONPATH`` as the user set it, before the tests added anything (the user's environment).
 USER_PYTHONPATH = os.environ.get("PYTHONPATH")
+#: The folders holding the ``.dist-info`` of the packages added with ``add_function_package``.
+ADDED: list[Path] = []
 ENTRY_POINT_GROUP = "napari_openhcs.functions"
 
 
@@ -49,6 +51,7 @@ def add_function_package(
     where = Path(where or tempfile.mkdtemp(prefix="openhcs-test-functions-"))
     write_dist_info(where, name, version, entry_points)
     put_on_path(Path(source), where)
+    ADDED.append(where)
     return where
 
 

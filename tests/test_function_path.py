@@ -15,8 +15,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from conftest import THIRDPARTY_PATH
-from function_packages import USER_PYTHONPATH
+from function_packages import ADDED, USER_PYTHONPATH
 
 FIXTURE = "openhcs-thirdparty-demo"
 
@@ -36,7 +35,7 @@ def test_the_tests_see_the_fixture_only_through_the_test_path():
         for d in metadata.distributions()
         if d.metadata["Name"] == FIXTURE
     }
-    assert places == {THIRDPARTY_PATH.resolve()}
+    assert places and places == {p.resolve() for p in ADDED}
     refs = [ep.value for ep in metadata.entry_points(group="napari_openhcs.functions")]
     assert "openhcs_thirdparty_demo.functions" in refs
 
