@@ -185,7 +185,8 @@ def test_the_dask_executor_logs_its_startup_only_with_verbose(plate, tmp_path):
     base = ["run", plate, "--pipeline", "nuclei_count", "--executor", "dask", "--workers", "1"]
     quiet = cli(*base, "--out", tmp_path / "quiet")
     assert quiet.returncode == 0, quiet.stderr
-    assert "INFO" not in quiet.stderr and "distributed" not in quiet.stderr, quiet.stderr
+    # (a warning such as "Port 8787 is already in use" may still show: warnings are kept)
+    assert not re.search(r"INFO|distributed\.\w+ - ", quiet.stderr), quiet.stderr
     loud = cli("-v", *base, "--out", tmp_path / "loud")
     assert loud.returncode == 0, loud.stderr
     assert re.search(r"INFO distributed\.", loud.stderr), loud.stderr
