@@ -136,6 +136,12 @@ def test_run_out_naming_a_file_is_bad_input(plate, tmp_path):
     assert afile.read_text() == "not a folder"
 
 
+def test_export_to_a_folder_is_bad_input(tmp_path):
+    done = cli("export", "nuclei_count", "--to", tmp_path)
+    assert_bad_input(done, f"--to {tmp_path} is a folder")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_scheduler_without_the_dask_executor_is_bad_input(plate, tmp_path):
     out = tmp_path / "out"
     for option in ("--scheduler", "--scheduler-file"):
