@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from docks import add_through_browser, docks_on, wait_preview
 
 pytestmark = pytest.mark.gui
 
 GAUSSIAN = "skimage.filters.gaussian"
 INVERT = "openhcs_thirdparty_demo.functions.invert"
 COUNT = "napari_openhcs.functions.count_objects"
-PREVIEW_TIMEOUT = 90_000
 
 
 @pytest.fixture(scope="module")
@@ -23,36 +23,9 @@ def plate(tmp_path_factory):
     )
 
 
-def docks_on(make_napari_viewer, plate):
-    """A viewer with the Plate and Pipeline docks, ``plate`` open; yields (viewer, dock, nav)
-    and stops the dock's preview process and run executor afterwards."""
-    viewer = make_napari_viewer()
-    # As napari's Plugins menu opens them: each dock gets its own proxy of the viewer.
-    _, nav = viewer.window.add_plugin_dock_widget("napari-openhcs", "Plate")
-    _, dock = viewer.window.add_plugin_dock_widget("napari-openhcs", "Pipeline")
-    assert dock.session is nav.session
-    assert nav.open_path(plate)
-    yield viewer, dock, nav
-    dock.preview.close()
-    dock.run_panel.close_executor()
-
-
 @pytest.fixture
 def dock_and_nav(make_napari_viewer, plate, qtbot):
     yield from docks_on(make_napari_viewer, plate)
-
-
-def add_through_browser(qtbot, dock, ref):
-    """Search for the function by name, select it and press "Add step"."""
-    short = ref.rsplit(".", 1)[-1]
-    dock.browser.search.setText(short)
-    assert ref in dock.browser.visible_refs()
-    dock.browser.select(ref)
-    assert dock.browser.add_button.isEnabled()
-    qtbot.mouseClick(
-        dock.browser.add_button, pytest.importorskip("qtpy.QtCore").Qt.MouseButton.LeftButton
-    )
-    return dock.steps[-1]
 
 
 def build_three_steps(qtbot, dock):
@@ -63,16 +36,10 @@ def build_three_steps(qtbot, dock):
     dock.form.set_param("min_area", 10)
 
 
-def wait_preview(qtbot, dock):
-    with qtbot.waitSignal(dock.preview.preview_done, timeout=PREVIEW_TIMEOUT) as blocker:
-        pass
-    return blocker.args[0]
-
-
 def test_browser_filters_by_library_and_searches_docs(dock_and_nav):
     _viewer, dock, _nav = dock_and_nav
     b = dock.browser
-    b.library.setCurrentText("thirdparty_demo")
+    b.library.setCurrentText("demo plugin")
     refs = b.visible_refs()
     assert refs and all(r.startswith("openhcs_thirdparty_demo.") for r in refs)
     b.search.setText("sleeping")  # only in slow_identity's doc, not its name

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -47,6 +47,7 @@ class PipelineDock(QWidget):
         self.pipeline_name = "pipeline"
 
         self.counts: dict[str, int] = {}
+        self._claimed = False
 
         self.browser = FunctionBrowser()
         self.browser.add_requested.connect(self._add_from_browser)
@@ -110,6 +111,44 @@ class PipelineDock(QWidget):
         app = QApplication.instance()
         if app is not None:  # stop the preview process and any run when napari quits
             app.aboutToQuit.connect(self.shutdown)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if not self._claimed:
+            self._claimed = True
+            QTimer.singleShot(0, self.claim_height)
+
+    def claim_height(self, share: float = 0.56) -> None:
+        """Take ``share`` of the height of the dock column this dock is in (the Plate dock
+        keeps the rest, at least its minimum), so a step's parameters fit without scrolling.
+
+        The window gives a dock added below another only its minimum height otherwise.
+        """
+        from qtpy.QtWidgets import QDockWidget, QMainWindow
+
+        dock = self.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        win = dock.parentWidget() if dock is not None else None
+        if not isinstance(win, QMainWindow) or dock.isFloating():
+            return
+        area = win.dockWidgetArea(dock)
+        column = [
+            d
+            for d in win.findChildren(QDockWidget)
+            if d is not dock
+            and d.isVisible()
+            and not d.isFloating()
+            and win.dockWidgetArea(d) == area
+            and abs(d.x() - dock.x()) < 8
+        ]
+        if not column:
+            return
+        total = dock.height() + sum(d.height() for d in column)
+        rest = max(sum(d.minimumSizeHint().height() for d in column), round(total * (1 - share)))
+        mine = max(total - rest, dock.minimumSizeHint().height())
+        sizes = [max(d.minimumSizeHint().height(), rest // len(column)) for d in column]
+        win.resizeDocks([*column, dock], [*sizes, mine], Qt.Orientation.Vertical)
 
     def shutdown(self) -> None:
         """Stop the preview worker process and cancel a running plate run."""
