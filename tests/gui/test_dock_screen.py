@@ -44,9 +44,7 @@ def dock_of(widget):
     return widget
 
 
-def test_four_step_pipeline_shows_the_selected_steps_parameters_without_scrolling(
-    on_screen, qtbot
-):
+def test_four_step_pipeline_shows_the_selected_steps_parameters_without_scrolling(on_screen, qtbot):
     viewer, dock, nav = on_screen
     for ref in (GAUSSIAN, THRESHOLD_LOCAL, COUNT, SOBEL):
         add_through_browser(qtbot, dock, ref)

@@ -331,6 +331,9 @@ class StepForm(QWidget):
 
         for w in (self.settings, *self.chain_forms):
             if w is not None:
+                # a widget taken out of the form may still emit (a combo box losing its
+                # choices): it must not write into the model any more
+                w.changed.disconnect()
                 w.native.setParent(None)
                 w.native.deleteLater()
         for header in self._headers:
