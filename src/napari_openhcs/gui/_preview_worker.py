@@ -118,7 +118,9 @@ class PreviewController(QObject):
         self._pipeline = pipe
         args = (s.plate_path, pipe, s.well, s.site, s.timepoint)
         self._launched_at = time.perf_counter()
-        worker = create_worker(_call, self._ensure_pool(), args, _start_thread=False)
+        worker = create_worker(
+            _call, self._ensure_pool(), args, _start_thread=False, _ignore_errors=True
+        )
         worker.returned.connect(self._on_result)
         worker.errored.connect(self._on_error)
         worker.finished.connect(self._on_finished)

@@ -123,6 +123,7 @@ class RunPanel(QGroupBox):
             wells,
             self.redo.isChecked(),
             _start_thread=False,
+            _ignore_errors=True,  # _on_errored shows them; not raised again in the event loop
         )
         self.worker.returned.connect(self._on_returned)
         self.worker.errored.connect(self._on_errored)
