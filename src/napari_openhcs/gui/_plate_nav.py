@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from qtpy.QtCore import QEvent, Qt
 from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import (
     QComboBox,
@@ -46,6 +47,8 @@ class PlateNavigator(QWidget):
         # ctrl/shift-click chooses several wells (Run plate's "Selected wells only")
         self.grid.setSelectionMode(QTableWidget.SelectionMode.ExtendedSelection)
         self.grid.itemSelectionChanged.connect(self._wells_chosen)
+        self._press_modifiers = Qt.KeyboardModifier.NoModifier
+        self.grid.viewport().installEventFilter(self)
         self.grid.setMinimumHeight(150)
         self.site = QComboBox()
         self.channel = QComboBox()
@@ -142,10 +145,18 @@ class PlateNavigator(QWidget):
     def _cell_clicked(self, row: int, column: int) -> None:
         well = f"{chr(65 + row)}{column + 1:02d}"
         item = self.grid.item(row, column)
-        if item is None or not item.isSelected():
+        extend, self._press_modifiers = self._press_modifiers, Qt.KeyboardModifier.NoModifier
+        if item is not None and not item.isSelected() and extend:
             return  # ctrl-click took the well out of the chosen ones
         if self.session.index is not None and well in self.session.index.wells:
             self.select_well(well)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.MouseButtonPress:
+            self._press_modifiers = event.modifiers() & (
+                Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+            )
+        return super().eventFilter(obj, event)
 
     def _wells_chosen(self) -> None:
         wells = {i.text() for i in self.grid.selectedItems()}

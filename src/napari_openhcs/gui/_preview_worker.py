@@ -209,13 +209,20 @@ class PreviewController(QObject):
         self.layers.setdefault(step, {})[channel] = layer
 
     def _layer_name(self, entry: dict) -> str:
-        """``step`` or ``step [DAPI]`` (the channel's name) when the step shows several."""
-        name = entry["name"]
-        if " [ch " in name and entry["channel"] is not None:
-            names = getattr(self.session.index, "channel_names", None) or {}
-            label = names.get(entry["channel"]) or f"ch {entry['channel']}"
+        """``step`` or ``step [DAPI]`` (the channel's name) when the step shows several;
+        a plate step's ``[channel 1, timepoint 1]`` becomes ``[DAPI]`` on a one-timepoint
+        plate."""
+        name, channel = entry["name"], entry["channel"]
+        if channel is None or " [" not in name:
+            return name
+        index = self.session.index
+        label = (getattr(index, "channel_names", None) or {}).get(channel) or f"ch {channel}"
+        if " [ch " in name:
             return f"{entry['step']} [{label}]"
-        return name
+        inner = name[name.index(" [") + 2 : -1].replace(f"channel {channel}", label)
+        if len(getattr(index, "timepoints", ()) or ()) == 1:
+            inner = ", ".join(p for p in inner.split(", ") if not p.startswith("timepoint "))
+        return f"{entry['step']} [{inner}]"
 
     def _drop(self, step: str, channel) -> None:
         layer = self.layers.get(step, {}).pop(channel, None)
