@@ -228,3 +228,6 @@ def test_runs_the_wells_chosen_in_the_navigator(docks, qtbot, tmp_path):
     assert table(panel) == {"A01": "done", "B01": "done"}
     click("A02")  # a plain click chooses one well again
     assert nav.session.selected_wells == ["A02"]
+    click("B01", Qt.KeyboardModifier.ShiftModifier)  # shift-click: the block A01..B02
+    assert nav.session.selected_wells == ["A01", "A02", "B01"]
+    assert nav.session.well == "B01"
