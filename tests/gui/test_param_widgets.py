@@ -123,9 +123,7 @@ def test_units_and_odd_sizes_are_read_from_names_and_docs():
     assert param_label(spec("skimage.filters.gaussian", "sigma")) == "sigma (px)"
     assert param_label(spec("skimage.filters.gaussian", "mode")) == "mode"  # a choice: no unit
     assert param_label(spec("skimage.filters.gaussian", "truncate")) == "truncate"
-    assert param_label(spec("napari_openhcs.functions.count_objects", "min_area")).endswith(
-        "(px²)"
-    )
+    assert param_label(spec("napari_openhcs.functions.count_objects", "min_area")).endswith("(px²)")
     assert must_be_odd(spec("skimage.filters.threshold_local", "block_size"))
     assert not must_be_odd(spec("napari_openhcs.functions.count_objects", "min_area"))
 
