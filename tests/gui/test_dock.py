@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from docks import add_through_browser, docks_on, wait_preview
 
 pytestmark = pytest.mark.gui
 
 GAUSSIAN = "skimage.filters.gaussian"
 INVERT = "openhcs_thirdparty_demo.functions.invert"
 COUNT = "napari_openhcs.functions.count_objects"
-PREVIEW_TIMEOUT = 90_000
 
 
 @pytest.fixture(scope="module")
@@ -23,36 +23,9 @@ def plate(tmp_path_factory):
     )
 
 
-def docks_on(make_napari_viewer, plate):
-    """A viewer with the Plate and Pipeline docks, ``plate`` open; yields (viewer, dock, nav)
-    and stops the dock's preview process and run executor afterwards."""
-    viewer = make_napari_viewer()
-    # As napari's Plugins menu opens them: each dock gets its own proxy of the viewer.
-    _, nav = viewer.window.add_plugin_dock_widget("napari-openhcs", "Plate")
-    _, dock = viewer.window.add_plugin_dock_widget("napari-openhcs", "Pipeline")
-    assert dock.session is nav.session
-    assert nav.open_path(plate)
-    yield viewer, dock, nav
-    dock.preview.close()
-    dock.run_panel.close_executor()
-
-
 @pytest.fixture
 def dock_and_nav(make_napari_viewer, plate, qtbot):
     yield from docks_on(make_napari_viewer, plate)
-
-
-def add_through_browser(qtbot, dock, ref):
-    """Search for the function by name, select it and press "Add step"."""
-    short = ref.rsplit(".", 1)[-1]
-    dock.browser.search.setText(short)
-    assert ref in dock.browser.visible_refs()
-    dock.browser.select(ref)
-    assert dock.browser.add_button.isEnabled()
-    qtbot.mouseClick(
-        dock.browser.add_button, pytest.importorskip("qtpy.QtCore").Qt.MouseButton.LeftButton
-    )
-    return dock.steps[-1]
 
 
 def build_three_steps(qtbot, dock):
@@ -63,16 +36,10 @@ def build_three_steps(qtbot, dock):
     dock.form.set_param("min_area", 10)
 
 
-def wait_preview(qtbot, dock):
-    with qtbot.waitSignal(dock.preview.preview_done, timeout=PREVIEW_TIMEOUT) as blocker:
-        pass
-    return blocker.args[0]
-
-
 def test_browser_filters_by_library_and_searches_docs(dock_and_nav):
     _viewer, dock, _nav = dock_and_nav
     b = dock.browser
-    b.library.setCurrentText("thirdparty_demo")
+    b.library.setCurrentText("demo plugin")
     refs = b.visible_refs()
     assert refs and all(r.startswith("openhcs_thirdparty_demo.") for r in refs)
     b.search.setText("sleeping")  # only in slow_identity's doc, not its name
@@ -229,3 +196,55 @@ def test_plate_steps_and_second_images_round_trip_and_preview(two_channel_dock, 
     names = {layer.name for layer in viewer.layers}
     assert any(n.startswith("preview: flatfield") for n in names), names
     assert any(n.startswith("preview: marker") for n in names), names
+
+
+def test_save_adds_json_and_export_adds_py_when_the_name_has_none(dock_and_nav, qtbot, tmp_path):
+    from napari_openhcs.pipeline import load_pipeline
+
+    _viewer, dock, _nav = dock_and_nav
+    build_three_steps(qtbot, dock)
+    saved = dock.save(tmp_path / "nuclei")
+    assert saved == tmp_path / "nuclei.json" and saved.is_file()
+    assert not (tmp_path / "nuclei").exists()
+    assert load_pipeline(saved) == dock.pipeline()
+    script = dock.export_script(tmp_path / "nuclei_script")
+    assert script == tmp_path / "nuclei_script.py" and "count_objects" in script.read_text()
+    assert dock.save(tmp_path / "kept.pipeline.json").name == "kept.pipeline.json"
+
+
+def test_clear_button_asks_first_and_removes_steps_and_their_preview(
+    dock_and_nav, qtbot, monkeypatch
+):
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QMessageBox
+
+    viewer, dock, _nav = dock_and_nav
+    build_three_steps(qtbot, dock)
+    dock.preview_box.setChecked(True)
+    wait_preview(qtbot, dock)
+    assert any(x.name.startswith("preview: ") for x in viewer.layers)
+    asked = []
+
+    def answer(reply):
+        def question(*args, **_kw):
+            asked.append(args[2])
+            return reply
+
+        return question
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    qtbot.mouseClick(dock.clear_button, Qt.MouseButton.LeftButton)
+    assert len(dock.steps) == 3 and "3 step(s)" in asked[-1]  # "No" keeps them
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    qtbot.mouseClick(dock.clear_button, Qt.MouseButton.LeftButton)
+    assert dock.steps == [] and dock.step_list.count() == 0
+    assert not any(x.name.startswith("preview: ") for x in viewer.layers)
+
+
+def test_adding_a_step_keeps_the_previous_steps_group(dock_and_nav, qtbot):
+    _viewer, dock, _nav = dock_and_nav
+    add_through_browser(qtbot, dock, COUNT)
+    dock.form.settings["group_by"].value = "channel"
+    assert (dock.steps[0].group_by, dock.steps[0].group_value) == ("channel", "1")
+    add_through_browser(qtbot, dock, INVERT)  # the form is rebuilt for the new step
+    assert (dock.steps[0].group_by, dock.steps[0].group_value) == ("channel", "1")

@@ -111,3 +111,28 @@ def test_the_dock_form_widget_of_every_parameter_holds_its_default(qapp):
                 failures.append(f"{info.ref}:{spec.name} holds {form_value(w)!r}")
     assert images >= 35  # the second-image parameters get their source list
     assert not failures, "\n".join(failures[:40]) + f"\n({len(failures)} in all)"
+
+
+def test_units_and_odd_sizes_are_read_from_names_and_docs():
+    from napari_openhcs.gui._step_form import must_be_odd, param_label
+    from napari_openhcs.registry import get_info
+
+    def spec(ref, name):
+        return next(p for p in get_info(ref).params if p.name == name)
+
+    assert param_label(spec("skimage.filters.gaussian", "sigma")) == "sigma (px)"
+    assert param_label(spec("skimage.filters.gaussian", "mode")) == "mode"  # a choice: no unit
+    assert param_label(spec("skimage.filters.gaussian", "truncate")) == "truncate"
+    assert param_label(spec("napari_openhcs.functions.count_objects", "min_area")).endswith("(px²)")
+    assert must_be_odd(spec("skimage.filters.threshold_local", "block_size"))
+    assert not must_be_odd(spec("napari_openhcs.functions.count_objects", "min_area"))
+
+
+def test_titles_come_from_the_name_cased_as_the_docstring_writes_it():
+    from napari_openhcs.gui._browser import title
+    from napari_openhcs.registry import get_info
+
+    assert title(get_info("skimage.filters.gaussian")) == "Multi-dimensional Gaussian filter"
+    assert title(get_info("skimage.filters.sobel")) == "Sobel"
+    assert title(get_info("napari_openhcs.functions.count_objects")) == "Count objects"
+    assert title(get_info("skimage.filters.threshold_local")) == "Threshold local"

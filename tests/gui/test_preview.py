@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from docks import docks_on, wait_preview
 
 SLOW = "openhcs_thirdparty_demo.functions.slow_identity"
 
@@ -59,16 +60,13 @@ def test_run_preview_names_the_step_with_a_parameter_the_compiler_refuses(plate)
 
 
 @pytest.fixture
-def dock(make_napari_viewer, plate):
-    from napari_openhcs.gui._dock import PipelineDock
-    from napari_openhcs.gui._plate_nav import PlateNavigator
+def docks(make_napari_viewer, plate, qtbot):
+    yield from docks_on(make_napari_viewer, plate)
 
-    viewer = make_napari_viewer()
-    nav = PlateNavigator(viewer)
-    assert nav.open_path(plate)
-    d = PipelineDock(viewer)
-    yield d
-    d.preview.close()
+
+@pytest.fixture
+def dock(docks):
+    return docks[1]
 
 
 @pytest.mark.gui
@@ -87,7 +85,7 @@ def test_event_loop_keeps_running_during_a_two_second_preview(dock, qtbot):
     timer.stop()
     # The timer fired all along while the 2 s function ran in the preview worker.
     assert sum(ticks) >= 10
-    assert "preview: slow_identity [ch 1]" in dock.viewer.layers
+    assert "preview: slow_identity [DAPI]" in dock.viewer.layers
 
 
 @pytest.mark.gui
@@ -109,3 +107,65 @@ def test_a_change_cancels_the_stale_preview_and_the_newest_runs(dock, qtbot):
     assert len(dock.preview.timings) == 1  # the stale run was never shown
     data = blocker.args[0][0]["array"]
     assert isinstance(data, np.ndarray)
+
+
+def preview_layers(viewer) -> dict:
+    return {x.name: x for x in viewer.layers if x.name.startswith("preview: ")}
+
+
+@pytest.mark.gui
+def test_a_step_previews_its_channels_and_only_the_last_step_is_shown(docks, qtbot):
+    viewer, dock, _nav = docks
+    dock.add_step("skimage.filters.gaussian")
+    dock.add_step("napari_openhcs.functions.count_objects")
+    dock.form.settings["group_by"].value = "channel"  # count nuclei on DAPI only
+    assert dock.steps[1].group_value == "1"
+    dock.add_step("napari_openhcs.functions.max_projection")
+    dock.form.settings["group_by"].value = "channel"
+    dock.form.settings["group_value"].value = "2"  # project FITC only
+    dock.preview_box.setChecked(True)
+    wait_preview(qtbot, dock)
+    layers = preview_layers(viewer)
+    assert set(layers) == {
+        "preview: gaussian [DAPI]",
+        "preview: gaussian [FITC]",
+        "preview: count_objects [DAPI]",
+        "preview: max_projection [FITC]",
+    }  # six channel outputs before: each step showed both channels
+    shown = {n for n, x in layers.items() if x.visible}
+    assert shown == {"preview: max_projection [FITC]"}  # the last step; the others hidden
+
+    # removing the last step removes its layers and shows the new last step
+    dock.remove_step(2)
+    assert "preview: max_projection [FITC]" not in viewer.layers
+    wait_preview(qtbot, dock)
+    shown = {n for n, x in preview_layers(viewer).items() if x.visible}
+    assert shown == {"preview: count_objects [DAPI]"}
+    # object counts appear beside the step
+    count = int(np.count_nonzero(np.unique(viewer.layers["preview: count_objects [DAPI]"].data)))
+    assert count > 0
+    assert f"· {count} objects" in dock.step_list.item(1).text()
+    assert "objects" not in dock.step_list.item(0).text()
+
+
+@pytest.mark.gui
+def test_after_an_error_later_steps_layers_are_marked_stale(docks, qtbot):
+    viewer, dock, _nav = docks
+    dock.add_step("skimage.filters.difference_of_gaussians", low_sigma=1.0, high_sigma=3.0)
+    dock.add_step("skimage.filters.sobel")
+    dock.preview_box.setChecked(True)
+    wait_preview(qtbot, dock)
+    sobel = viewer.layers["preview: sobel [DAPI]"]
+    before = np.array(sobel.data)
+    dock.step_list.setCurrentRow(0)
+    dock.form.set_param("low_sigma", 5.0)  # larger than high_sigma: the function refuses it
+    wait_preview(qtbot, dock)
+    assert "difference_of_gaussians" in dock.errors
+    assert sobel.name == "preview: sobel [DAPI] (stale)" and sobel.opacity < 0.5
+    np.testing.assert_array_equal(sobel.data, before)  # kept, but marked
+    dog = viewer.layers["preview: difference_of_gaussians [DAPI]"]
+    assert dog.opacity == 1.0  # the failing step keeps its last good result; its error shows
+    dock.form.set_param("low_sigma", 1.5)
+    wait_preview(qtbot, dock)
+    assert sobel.name == "preview: sobel [DAPI]" and sobel.opacity == 1.0
+    assert sum(x.name.startswith("preview: sobel") for x in viewer.layers) == 2  # two channels

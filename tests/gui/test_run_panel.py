@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from docks import docks_on
 
 pytestmark = pytest.mark.gui
+
+Qt = pytest.importorskip("qtpy.QtCore").Qt
 
 
 @pytest.fixture(scope="module")
@@ -18,18 +21,17 @@ def plate(tmp_path_factory):
 
 
 @pytest.fixture
-def dock(make_napari_viewer, plate):
-    from napari_openhcs.gui._dock import PipelineDock
-    from napari_openhcs.gui._plate_nav import PlateNavigator
+def docks(make_napari_viewer, plate, qtbot):
     from napari_openhcs.pipeline import load_pipeline
 
-    viewer = make_napari_viewer()
-    assert PlateNavigator(viewer).open_path(plate)
-    d = PipelineDock(viewer)
-    d.set_steps(load_pipeline("nuclei_count"))
-    yield d
-    d.run_panel.close_executor()
-    d.preview.close()
+    for viewer, dock, nav in docks_on(make_napari_viewer, plate, size=(1920, 1080)):
+        dock.set_steps(load_pipeline("nuclei_count"))
+        yield viewer, dock, nav
+
+
+@pytest.fixture
+def dock(docks):
+    return docks[1]
 
 
 def test_run_plate_reaches_100_percent_and_shows_outputs_and_heat_map(dock, qtbot, tmp_path):
@@ -132,3 +134,100 @@ def test_failed_wells_show_in_the_table_and_as_a_notification(dock, qtbot, tmp_p
     assert "deliberate failure in well B01" in panel.status.item(row, 2).text()
     assert len(shown) == 1 and "B01" in shown[0] and "deliberate failure" in shown[0]
     assert set(panel.heatmap.values()) == {"A01", "A02"}  # the failed well has no value
+
+
+def table(panel) -> dict:
+    return {
+        panel.status.item(i, 0).text(): panel.status.item(i, 1).text()
+        for i in range(panel.status.rowCount())
+    }
+
+
+def run_and_watch(qtbot, panel) -> dict:
+    """Press Run plate; the table as it reads when the wells start (after plate steps)."""
+    seen = {}
+
+    def watch(event):
+        if event.get("kind") == "run_started":
+            seen.update(table(panel))
+
+    panel.progress_event.connect(watch)  # after the panel's own slot: sees its update
+    with qtbot.waitSignal(panel.run_finished, timeout=120_000):
+        qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    panel.progress_event.disconnect(watch)
+    return seen
+
+
+def test_table_says_queued_only_for_queued_wells_and_redo_is_a_choice(
+    dock, qtbot, tmp_path, monkeypatch
+):
+    import napari.utils.notifications as notifications
+
+    infos = []
+    monkeypatch.setattr(notifications, "show_info", infos.append)
+    panel = dock.run_panel
+    panel.out.setText(str(tmp_path / "out"))
+    panel.workers.setValue(1)
+    panel.selected_only.setChecked(True)  # the navigator's well: A01
+    assert run_and_watch(qtbot, panel) == {"A01": "queued"}
+    assert panel.report.wells["A01"]["status"] == "done"
+
+    panel.selected_only.setChecked(False)
+    at_start = run_and_watch(qtbot, panel)
+    assert at_start == {"A01": "skipped (finished earlier)", "A02": "queued", "B01": "queued"}
+    assert table(panel) == {"A01": "skipped (finished earlier)", "A02": "done", "B01": "done"}
+    assert any("Redo finished wells" in m and "--" not in m for m in infos), infos
+
+    panel.redo.setChecked(True)
+    assert run_and_watch(qtbot, panel) == {"A01": "queued", "A02": "queued", "B01": "queued"}
+    assert {w: i["status"] for w, i in panel.report.wells.items()} == dict.fromkeys(
+        ("A01", "A02", "B01"), "done"
+    )
+
+
+def test_a_resume_refused_says_what_to_do_in_the_docks_words(dock, qtbot, tmp_path, monkeypatch):
+    import napari.utils.notifications as notifications
+
+    errors = []
+    monkeypatch.setattr(notifications, "show_error", errors.append)
+    panel = dock.run_panel
+    panel.out.setText(str(tmp_path / "out"))
+    panel.workers.setValue(1)
+    panel.selected_only.setChecked(True)
+    run_and_watch(qtbot, panel)
+    dock.add_step("openhcs_thirdparty_demo.functions.invert")  # another pipeline, same folder
+    run_and_watch(qtbot, panel)
+    assert len(errors) == 1
+    assert "Redo finished wells" in errors[0] and "--overwrite" not in errors[0]
+    assert "--out" not in errors[0]
+
+
+def test_runs_the_wells_chosen_in_the_navigator(docks, qtbot, tmp_path):
+    _viewer, dock, nav = docks
+    grid = nav.grid
+
+    def click(well, modifier=Qt.KeyboardModifier.NoModifier):
+        item = next(i for i in grid.findItems(well, Qt.MatchFlag.MatchExactly))
+        qtbot.mouseClick(
+            grid.viewport(), Qt.MouseButton.LeftButton, modifier, grid.visualItemRect(item).center()
+        )
+
+    click("A02")
+    assert nav.session.selected_wells == ["A02"] and nav.session.well == "A02"
+    click("B01", Qt.KeyboardModifier.ControlModifier)
+    assert nav.session.selected_wells == ["A02", "B01"] and nav.session.well == "B01"
+    click("A01", Qt.KeyboardModifier.ControlModifier)
+    click("A02", Qt.KeyboardModifier.ControlModifier)  # ctrl-click again: not chosen any more
+    assert nav.session.selected_wells == ["A01", "B01"]
+    panel = dock.run_panel
+    panel.out.setText(str(tmp_path / "out"))
+    panel.workers.setValue(1)
+    panel.selected_only.setChecked(True)
+    run_and_watch(qtbot, panel)
+    assert sorted(panel.report.wells) == ["A01", "B01"]
+    assert table(panel) == {"A01": "done", "B01": "done"}
+    click("A02")  # a plain click chooses one well again
+    assert nav.session.selected_wells == ["A02"]
+    click("B01", Qt.KeyboardModifier.ShiftModifier)  # shift-click: the block A01..B02
+    assert nav.session.selected_wells == ["A01", "A02", "B01"]
+    assert nav.session.well == "B01"

@@ -326,7 +326,7 @@ def _execute(
                     "seconds": time.perf_counter() - t0,
                 }
             )
-        emit({"kind": "run_started"})
+        emit({"kind": "run_started", "wells": {w: i["status"] for w, i in report.wells.items()}})
         runner.run_units(
             todo,
             on_event=emit,

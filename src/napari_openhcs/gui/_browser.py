@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import html
+import re
 
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
+    QGridLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSplitter,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -20,12 +23,72 @@ from qtpy.QtWidgets import (
 
 ALL = "all"
 
+#: how a library is named to the people who use it.
+LIBRARY_NAMES = {
+    "skimage": "scikit-image",
+    "pyclesperanto": "pyclesperanto (GPU)",
+    "napari_openhcs": "napari-openhcs",
+    "torch": "PyTorch",
+    "thirdparty_demo": "demo plugin",
+}
+
+#: what each part of the summary line means (its tooltip).
+SUMMARY_TIP = (
+    "library · array type · contract · category → output\n"
+    "library: the package the function comes from\n"
+    "array type: what it computes on (numpy: CPU; cupy, torch, pyclesperanto: GPU)\n"
+    "contract: slice = one 2-D plane at a time; stack = the whole stack at once\n"
+    "category: the kind of operation\n"
+    "output: what it returns (image, labels, mask, ...)"
+)
+
+FILTERS = (("library", "Library"), ("memory_type", "Runs on"), ("category", "Kind"))
+
+
+def library_name(library: str) -> str:
+    return LIBRARY_NAMES.get(library, library)
+
+
+def title(info) -> str:
+    """A readable name: the function's words, cased as its docstring writes them
+    ("Sobel", "Gaussian"), or the docstring's summary when it is that short."""
+    short = info.ref.rsplit(".", 1)[-1]
+    words = [w for w in short.split("_") if w]
+    summary = (info.doc or "").split(". ")[0].strip().rstrip(".")
+    doc_words = re.findall(r"[A-Za-z][\w-]*", summary)
+    lower = {w.lower() for w in doc_words}
+    if 0 < len(doc_words) <= 4 and all(w.lower() in lower for w in words):
+        text = " ".join(doc_words)
+    else:
+        cased = {w.lower(): w for w in doc_words if w[0].isupper()}
+        text = " ".join(cased.get(w.lower(), w) for w in words)
+    return text[:1].upper() + text[1:] if text else info.ref
+
+
+def readable_doc(text: str) -> str:
+    """A parameter's doc as the registry keeps it (its first sentence, at most 200
+    characters) without a dangling half-word or an unclosed "(e.g"."""
+    text = (text or "").strip()
+    cut = False
+    if text.count("(") > text.count(")"):  # the sentence was split inside "(e.g. ...)"
+        text, cut = text[: text.rfind("(")].rstrip(), True
+    if len(text) >= 160 and not text.endswith((".", ")", "!", "?")) and " " in text:
+        text, cut = text.rsplit(" ", 1)[0].rstrip(",;:"), True
+    return text + ("…" if cut else "")
+
+
+def summary(info) -> str:
+    return (
+        f"{library_name(info.library)} · {info.memory_type} · {info.contract} · "
+        f"{info.category} → {info.output_kind}"
+    )
+
 
 def describe(info) -> str:
-    """HTML shown for one function: where it comes from, its doc and its parameters."""
+    """HTML shown for one function: its title, reference, doc and parameters."""
     rows = "".join(
         f"<li><b>{html.escape(p.name)}</b> ({html.escape(p.annotation)}"
-        f", default {html.escape(repr(p.default))}) {html.escape(p.doc)}</li>"
+        f", default {html.escape(repr(p.default))}) {html.escape(readable_doc(p.doc))}</li>"
         for p in info.params
     )
     state = (
@@ -34,9 +97,8 @@ def describe(info) -> str:
         else f"<p style='color:#d66'>Unavailable: {html.escape(info.reason)}</p>"
     )
     return (
-        f"<b>{html.escape(info.ref)}</b><br>{html.escape(info.library)} · "
-        f"{html.escape(info.memory_type)} · {html.escape(info.contract)} · "
-        f"{html.escape(info.category)} → {html.escape(info.output_kind)}{state}"
+        f"<b>{html.escape(title(info))}</b> · {html.escape(library_name(info.library))}<br>"
+        f"<span style='color:gray'>{html.escape(info.ref)}</span>{state}"
         f"<p>{html.escape(info.doc or '(no documentation)')}</p><ul>{rows}</ul>"
     )
 
@@ -52,36 +114,49 @@ class FunctionBrowser(QWidget):
 
         self.infos = {i.ref: i for i in list_functions()}
         self.search = QLineEdit(placeholderText="Search functions (name or doc)")
-        self.library = QComboBox()
-        self.memory_type = QComboBox()
-        self.category = QComboBox()
-        for box, attr in (
-            (self.library, "library"),
-            (self.memory_type, "memory_type"),
-            (self.category, "category"),
-        ):
+        filters = QGridLayout()
+        self.filter_labels: dict[str, QLabel] = {}
+        for col, (attr, label) in enumerate(FILTERS):
+            box = QComboBox()
             box.addItem(ALL)
-            box.addItems(sorted({getattr(i, attr) for i in self.infos.values()}))
-            box.setToolTip(f"Filter by {attr.replace('_', ' ')}")
+            for value in sorted({getattr(i, attr) for i in self.infos.values()}):
+                box.addItem(library_name(value) if attr == "library" else value, value)
+            box.setToolTip(f"Show only functions of this {label.lower()}")
             box.currentTextChanged.connect(self.refresh)
+            text = QLabel(label)
+            text.setBuddy(box)
+            filters.addWidget(text, 0, col)
+            filters.addWidget(box, 1, col)
+            self.filter_labels[attr] = text
+            setattr(self, attr, box)
         self.search.textChanged.connect(self.refresh)
         self.list = QListWidget()
+        self.summary = QLabel()
+        self.summary.setToolTip(SUMMARY_TIP)
+        self.summary.setWordWrap(True)
         self.doc = QTextBrowser()
-        self.doc.setMaximumHeight(160)
+        self.doc.setMinimumHeight(200)  # a function's doc and its parameters, readable
         self.add_button = QPushButton("Add step")
         self.add_button.clicked.connect(self._add_current)
         self.list.currentItemChanged.connect(self._show_current)
         self.list.itemDoubleClicked.connect(lambda _item: self._add_current())
 
-        filters = QHBoxLayout()
-        for w in (self.library, self.memory_type, self.category):
-            filters.addWidget(w)
+        reading = QWidget()
+        rl = QVBoxLayout(reading)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.summary)
+        rl.addWidget(self.doc, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.list)
+        split.addWidget(reading)
+        split.setChildrenCollapsible(False)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.search)
         layout.addLayout(filters)
-        layout.addWidget(self.list)
-        layout.addWidget(self.doc)
+        layout.addWidget(split, 1)
         layout.addWidget(self.add_button)
         self.refresh()
 
@@ -92,20 +167,17 @@ class FunctionBrowser(QWidget):
     def refresh(self) -> None:
         """Re-apply the search text and filters."""
         words = self.search.text().lower().split()
-        want = {
-            "library": self.library.currentText(),
-            "memory_type": self.memory_type.currentText(),
-            "category": self.category.currentText(),
-        }
+        want = {attr: getattr(self, attr).currentData() for attr, _label in FILTERS}
         self.list.clear()
         grey = QBrush(QColor(128, 128, 128))
         for ref, info in self.infos.items():
-            if any(v != ALL and getattr(info, k) != v for k, v in want.items()):
+            if any(v is not None and getattr(info, k) != v for k, v in want.items()):
                 continue
-            text = f"{ref} {info.doc}".lower()
+            name = title(info)
+            text = f"{ref} {name} {info.doc}".lower()
             if not all(w in text for w in words):
                 continue
-            item = QListWidgetItem(ref)
+            item = QListWidgetItem(f"{name} · {library_name(info.library)}\n    {ref}")
             item.setData(Qt.ItemDataRole.UserRole, ref)
             item.setToolTip(info.doc if info.available else f"Unavailable: {info.reason}")
             if not info.available:
@@ -128,9 +200,11 @@ class FunctionBrowser(QWidget):
         ref = self._current_ref()
         if ref is None:
             self.doc.clear()
+            self.summary.clear()
             self.add_button.setEnabled(False)
             return
         info = self.infos[ref]
+        self.summary.setText(summary(info))
         self.doc.setHtml(describe(info))
         self.add_button.setEnabled(info.available)
         self.add_button.setToolTip("" if info.available else info.reason)

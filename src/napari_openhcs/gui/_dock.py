@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -13,15 +13,22 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QScrollArea,
-    QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from napari_openhcs.gui._browser import FunctionBrowser
 from napari_openhcs.gui._step_form import StepForm, StepModel
+
+
+def with_suffix(path: str | Path, suffix: str) -> Path:
+    """``path`` with ``suffix`` added when its name has none (``nuclei`` -> ``nuclei.json``)."""
+    path = Path(path)
+    return path if path.suffix else path.with_name(path.name + suffix)
 
 
 class PipelineDock(QWidget):
@@ -39,20 +46,26 @@ class PipelineDock(QWidget):
         self.errors: dict[str, str] = {}
         self.pipeline_name = "pipeline"
 
+        self.counts: dict[str, int] = {}
+        self._claimed = False
+
         self.browser = FunctionBrowser()
-        self.browser.add_requested.connect(self.add_step)
+        self.browser.add_requested.connect(self._add_from_browser)
         self.step_list = QListWidget()
-        self.step_list.setMaximumHeight(120)
+        self.step_list.setMaximumHeight(110)
         self.step_list.currentRowChanged.connect(self._select_row)
         self.step_list.itemChanged.connect(self._item_changed)
         buttons = QHBoxLayout()
         self.up_button = QPushButton("Up")
         self.down_button = QPushButton("Down")
         self.remove_button = QPushButton("Remove")
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Remove every step (asks first)")
         self.up_button.clicked.connect(lambda: self.move_step(self.current_row(), -1))
         self.down_button.clicked.connect(lambda: self.move_step(self.current_row(), 1))
         self.remove_button.clicked.connect(lambda: self.remove_step(self.current_row()))
-        for b in (self.up_button, self.down_button, self.remove_button):
+        self.clear_button.clicked.connect(self._clear_asked)
+        for b in (self.up_button, self.down_button, self.remove_button, self.clear_button):
             buttons.addWidget(b)
         self.form = StepForm()
         self.form.changed.connect(self._form_changed)
@@ -63,6 +76,7 @@ class PipelineDock(QWidget):
         self.preview_box = QCheckBox("Live preview on the selected site")
         self.preview = PreviewController(napari_viewer, self.session, self.pipeline_dict)
         self.preview.step_status.connect(self._step_status)
+        self.preview.preview_done.connect(self._count_objects)
         self.preview_box.toggled.connect(self.preview.set_enabled)
         self.session.selection_changed.connect(self.preview.request)
         files = QHBoxLayout()
@@ -76,26 +90,65 @@ class PipelineDock(QWidget):
             files.addWidget(b)
         self.run_panel = RunPanel(napari_viewer, self.session, self.pipeline)
 
+        # Three tabs, so that each gets the dock's height: the functions to add, the steps
+        # with the selected one's parameters, and the run with its table and heat map.
         steps_box = QWidget()
         sl = QVBoxLayout(steps_box)
         sl.setContentsMargins(0, 0, 0, 0)
         sl.addWidget(self.step_list)
         sl.addLayout(buttons)
         sl.addWidget(scroll, 1)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.browser)
-        split.addWidget(steps_box)
-        split.setStretchFactor(1, 2)
-        split.setSizes([260, 520])
+        sl.addLayout(files)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.browser, "Functions")
+        self.tabs.addTab(steps_box, "Steps")
+        self.tabs.addTab(self.run_panel, "Run")
         layout = QVBoxLayout(self)
-        layout.addWidget(split, 1)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self.preview_box)
-        layout.addLayout(files)
-        layout.addWidget(self.run_panel)
         self.session.plate_changed.connect(lambda: self._select_row(self.current_row()))
         app = QApplication.instance()
         if app is not None:  # stop the preview process and any run when napari quits
             app.aboutToQuit.connect(self.shutdown)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if not self._claimed:
+            self._claimed = True
+            QTimer.singleShot(0, self.claim_height)
+
+    def claim_height(self, share: float = 0.56) -> None:
+        """Take ``share`` of the height of the dock column this dock is in (the Plate dock
+        keeps the rest, at least its minimum), so a step's parameters fit without scrolling.
+
+        The window gives a dock added below another only its minimum height otherwise.
+        """
+        from qtpy.QtWidgets import QDockWidget, QMainWindow
+
+        dock = self.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        win = dock.parentWidget() if dock is not None else None
+        if not isinstance(win, QMainWindow) or dock.isFloating():
+            return
+        area = win.dockWidgetArea(dock)
+        column = [
+            d
+            for d in win.findChildren(QDockWidget)
+            if d is not dock
+            and d.isVisible()
+            and not d.isFloating()
+            and win.dockWidgetArea(d) == area
+            and abs(d.x() - dock.x()) < 8
+        ]
+        if not column:
+            return
+        total = dock.height() + sum(d.height() for d in column)
+        rest = max(sum(d.minimumSizeHint().height() for d in column), round(total * (1 - share)))
+        mine = max(total - rest, dock.minimumSizeHint().height())
+        sizes = [max(d.minimumSizeHint().height(), rest // len(column)) for d in column]
+        win.resizeDocks([*column, dock], [*sizes, mine], Qt.Orientation.Vertical)
 
     def shutdown(self) -> None:
         """Stop the preview worker process and cancel a running plate run."""
@@ -135,9 +188,16 @@ class PipelineDock(QWidget):
         self._changed()
         return model
 
+    def _add_from_browser(self, ref: str) -> None:
+        self.add_step(ref)
+        self.tabs.setCurrentIndex(1)  # its parameters
+
     def remove_step(self, row: int) -> None:
         if 0 <= row < len(self.steps):
-            del self.steps[row]
+            gone = self.steps.pop(row)
+            self.preview.forget(gone.name)
+            self.counts.pop(gone.name, None)
+            self.errors.pop(gone.name, None)
             self._rebuild_list(min(row, len(self.steps) - 1))
             self._changed()
 
@@ -157,15 +217,32 @@ class PipelineDock(QWidget):
         self._changed()
 
     def clear(self) -> None:
+        """Remove every step (and its preview layers)."""
         from napari_openhcs.pipeline import Pipeline
 
+        for m in self.steps:
+            self.preview.forget(m.name)
+        self.counts.clear()
         self.set_steps(Pipeline([], name="pipeline"))
+
+    def _clear_asked(self) -> None:
+        if not self.steps:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Clear the pipeline",
+            f"Remove all {len(self.steps)} step(s)? Save first to keep them.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.clear()
 
     # -- files -----------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         from napari_openhcs.pipeline import save_pipeline
 
-        return save_pipeline(self.pipeline(), path)
+        return save_pipeline(self.pipeline(), with_suffix(path, ".json"))
 
     def load(self, path: str | Path) -> None:
         from napari_openhcs.pipeline import load_pipeline
@@ -176,7 +253,7 @@ class PipelineDock(QWidget):
         from napari_openhcs.execution.records import atomic_write_text
         from napari_openhcs.pipeline.export import pipeline_to_script
 
-        path = Path(path)
+        path = with_suffix(path, ".py")
         atomic_write_text(path, pipeline_to_script(self.pipeline(), source="the napari dock"))
         return path
 
@@ -219,7 +296,9 @@ class PipelineDock(QWidget):
     def _label(self, m: StepModel) -> str:
         error = self.errors.get(m.name)
         funcs = " → ".join(r.rsplit(".", 1)[-1] for r, _k in m.calls())
-        return f"{m.name}  ({funcs})" + ("  ⚠ " + error if error else "")
+        count = self.counts.get(m.name)
+        objects = f"  · {count} object{'s' if count != 1 else ''}" if count is not None else ""
+        return f"{m.name}  ({funcs}){objects}" + ("  ⚠ " + error if error else "")
 
     def _refresh_labels(self) -> None:
         self.step_list.blockSignals(True)
@@ -242,7 +321,8 @@ class PipelineDock(QWidget):
             else {}
         )
         earlier = [(m.name, m.scope) for m in self.steps[: max(row, 0)] if m.enabled]
-        self.form.set_step(model, values, earlier)
+        names = dict(getattr(idx, "channel_names", None) or {})
+        self.form.set_step(model, values, earlier, names)
         self.form.show_error(self.errors.get(model.name) if model else None)
 
     def _item_changed(self, item: QListWidgetItem) -> None:
@@ -270,6 +350,18 @@ class PipelineDock(QWidget):
         row = self.current_row()
         if 0 <= row < len(self.steps) and self.steps[row].name == step:
             self.form.show_error(self.errors.get(step))
+
+    def _count_objects(self, results: list[dict]) -> None:
+        """Objects each labels step found on the previewed site (all its channels)."""
+        import numpy as np
+
+        counts: dict[str, int] = {}
+        for e in results:
+            if e.get("array") is not None and e.get("kind") == "labels":
+                found = np.unique(e["array"])
+                counts[e["step"]] = counts.get(e["step"], 0) + int(np.count_nonzero(found))
+        self.counts = counts
+        self._refresh_labels()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.shutdown()

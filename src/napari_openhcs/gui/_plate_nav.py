@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from qtpy.QtCore import QEvent, Qt
 from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import (
     QComboBox,
@@ -43,6 +44,11 @@ class PlateNavigator(QWidget):
         self.message.setWordWrap(True)
         self.grid = QTableWidget()
         self.grid.cellClicked.connect(self._cell_clicked)
+        # ctrl/shift-click chooses several wells (Run plate's "Selected wells only")
+        self.grid.setSelectionMode(QTableWidget.SelectionMode.ExtendedSelection)
+        self.grid.itemSelectionChanged.connect(self._wells_chosen)
+        self._press_modifiers = Qt.KeyboardModifier.NoModifier
+        self.grid.viewport().installEventFilter(self)
         self.grid.setMinimumHeight(150)
         self.site = QComboBox()
         self.channel = QComboBox()
@@ -138,8 +144,24 @@ class PlateNavigator(QWidget):
     # -- selection -------------------------------------------------------------------
     def _cell_clicked(self, row: int, column: int) -> None:
         well = f"{chr(65 + row)}{column + 1:02d}"
+        item = self.grid.item(row, column)
+        extend, self._press_modifiers = self._press_modifiers, Qt.KeyboardModifier.NoModifier
+        if item is not None and not item.isSelected() and extend:
+            return  # ctrl-click took the well out of the chosen ones
         if self.session.index is not None and well in self.session.index.wells:
             self.select_well(well)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.MouseButtonPress:
+            self._press_modifiers = event.modifiers() & (
+                Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+            )
+        return super().eventFilter(obj, event)
+
+    def _wells_chosen(self) -> None:
+        wells = {i.text() for i in self.grid.selectedItems()}
+        if self.session.index is not None:
+            self.session.select_wells([w for w in self.session.index.wells if w in wells])
 
     def select_well(self, well: str) -> None:
         """Show ``well`` (lazily, one image layer per channel) and make it the selection."""
@@ -159,11 +181,16 @@ class PlateNavigator(QWidget):
                 layer.metadata = kwargs["metadata"]
             else:
                 set_layer(self.viewer, name, data, "image", **kwargs)
-        for r in range(self.grid.rowCount()):
-            for c in range(self.grid.columnCount()):
-                item = self.grid.item(r, c)
-                if item is not None:
-                    item.setSelected(item.text() == well)
+        r, c = _row_col(well)
+        shown = self.grid.item(r, c)
+        if shown is None or not shown.isSelected():  # else: one of several chosen wells
+            self.grid.blockSignals(True)
+            for item in self.grid.selectedItems():
+                item.setSelected(False)
+            if shown is not None:
+                shown.setSelected(True)
+            self.grid.blockSignals(False)
+            s.select_wells([well])
         s.select(well=well)
         self._apply_dims()
         self._apply_channel()

@@ -23,6 +23,16 @@ from qtpy.QtWidgets import (
 
 from napari_openhcs.gui._heatmap import PlateHeatMap
 
+#: how the table words a well's status from ``run_plate`` (others are shown as they are).
+STATUS_WORDS = {"pending": "queued", "skipped": "skipped (finished earlier)"}
+
+
+def dock_words(message: str) -> str:
+    """An engine message with its command-line advice put in the dock's words."""
+    return message.replace(
+        "pass --overwrite to redo every well", "tick “Redo finished wells” to redo them"
+    ).replace("choose another --out", "choose another output folder")
+
 
 class RunPanel(QGroupBox):
     """Run button, progress, per-well status, cancel, output layers and the heat map."""
@@ -39,7 +49,15 @@ class RunPanel(QGroupBox):
         self.worker = None
         self.report = None
         self.out = QLineEdit(placeholderText="Output folder (default: a new temporary folder)")
-        self.selected_only = QCheckBox("Selected well only")
+        self.selected_only = QCheckBox("Selected wells only")
+        self.selected_only.setToolTip(
+            "Run only the wells chosen in the Plate panel (ctrl- or shift-click for several)"
+        )
+        self.redo = QCheckBox("Redo finished wells")
+        self.redo.setToolTip(
+            "Run again the wells an earlier run into this output folder finished "
+            "(otherwise they are skipped and the run resumes)"
+        )
         self.workers = QSpinBox(minimum=1, maximum=64, value=2, prefix="workers: ")
         self.run_button = QPushButton("Run plate")
         self.cancel_button = QPushButton("Cancel")
@@ -47,23 +65,27 @@ class RunPanel(QGroupBox):
         self.progress = QProgressBar()
         self.status = QTableWidget(0, 3)
         self.status.setHorizontalHeaderLabels(["well", "status", "error"])
-        self.status.setMaximumHeight(140)
+        self.status.setMaximumHeight(120)
+        self.status.horizontalHeader().setStretchLastSection(True)
         self.heatmap = PlateHeatMap()
         self.heatmap.well_clicked.connect(self.open_output_well)
         self.run_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.progress_event.connect(self._on_event)
+        choices = QHBoxLayout()
+        choices.addWidget(self.selected_only)
+        choices.addWidget(self.redo)
         row = QHBoxLayout()
-        row.addWidget(self.selected_only)
         row.addWidget(self.workers)
         row.addWidget(self.run_button)
         row.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.out)
+        layout.addLayout(choices)
         layout.addLayout(row)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
-        layout.addWidget(self.heatmap)
+        layout.addWidget(self.heatmap, 1)
         self._rows: dict[str, int] = {}
 
     @property
@@ -90,12 +112,21 @@ class RunPanel(QGroupBox):
             return
         out = self.out.text().strip() or tempfile.mkdtemp(prefix="openhcs-run-")
         self.out.setText(out)
-        wells = [s.well] if self.selected_only.isChecked() and s.well else None
+        wells = None
+        if self.selected_only.isChecked():
+            wells = list(s.selected_wells) or ([s.well] if s.well else None)
         self._reset_table(wells or list(s.index.wells))
         self.progress.setValue(0)
         self.executor = ProcessExecutor(self.workers.value(), warm=False)
         self.worker = create_worker(
-            self._run, s.plate_path, pipeline, out, wells, _start_thread=False
+            self._run,
+            s.plate_path,
+            pipeline,
+            out,
+            wells,
+            self.redo.isChecked(),
+            _start_thread=False,
+            _ignore_errors=True,  # _on_errored shows them; not raised again in the event loop
         )
         self.worker.returned.connect(self._on_returned)
         self.worker.errored.connect(self._on_errored)
@@ -104,7 +135,7 @@ class RunPanel(QGroupBox):
         self.cancel_button.setEnabled(True)
         self.worker.start()
 
-    def _run(self, plate, pipeline, out, wells):
+    def _run(self, plate, pipeline, out, wells, overwrite):
         from napari_openhcs.execution.run import run_plate
 
         return run_plate(
@@ -113,6 +144,7 @@ class RunPanel(QGroupBox):
             out,
             executor=self.executor,
             wells=wells,
+            overwrite=overwrite,
             progress=self.progress_event.emit,
         )
 
@@ -134,7 +166,7 @@ class RunPanel(QGroupBox):
         for i, w in enumerate(wells):
             self._rows[w] = i
             self.status.setItem(i, 0, QTableWidgetItem(w))
-            self.status.setItem(i, 1, QTableWidgetItem("queued"))
+            self.status.setItem(i, 1, QTableWidgetItem("starting"))
             self.status.setItem(i, 2, QTableWidgetItem(""))
 
     def _set_status(self, well: str, status: str, error: str = "") -> None:
@@ -147,7 +179,10 @@ class RunPanel(QGroupBox):
 
     def _on_event(self, event: dict) -> None:
         kind, well = event.get("kind"), event.get("well")
-        if kind == "unit_started":
+        if kind == "run_started":  # which wells run now and which an earlier run finished
+            for w, status in (event.get("wells") or {}).items():
+                self._set_status(w, STATUS_WORDS.get(status, status))
+        elif kind == "unit_started":
             self._set_status(well, "running")
         elif kind == "unit_done":
             self._set_status(well, "done")
@@ -162,7 +197,16 @@ class RunPanel(QGroupBox):
 
         self.report = report
         for well, info in report.wells.items():
-            self._set_status(well, info["status"], info.get("error") or "")
+            status = STATUS_WORDS.get(info["status"], info["status"])
+            if report.cancelled and info["status"] == "pending":
+                status = "not run"
+            self._set_status(well, status, info.get("error") or "")
+        skipped = [w for w, i in report.wells.items() if i["status"] == "skipped"]
+        if skipped:
+            show_info(
+                f"{len(skipped)} well(s) finished by an earlier run into this folder were "
+                "skipped; tick “Redo finished wells” to run them again."
+            )
         if report.cancelled:
             show_info(f"Run cancelled; {len(report.finished)} well(s) finished are kept.")
         elif report.failed:
@@ -175,7 +219,7 @@ class RunPanel(QGroupBox):
     def _on_errored(self, exc: BaseException) -> None:
         from napari.utils.notifications import show_error
 
-        show_error(f"Run stopped: {type(exc).__name__}: {exc}")
+        show_error(f"Run stopped: {type(exc).__name__}: {dock_words(str(exc))}")
 
     def _on_finished(self) -> None:
         self.worker = None

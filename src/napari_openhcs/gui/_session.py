@@ -26,6 +26,8 @@ class Session(QObject):
         self.plate_path: str | None = None
         self.index: Any = None
         self.well: str | None = None
+        #: the wells chosen in the navigator (ctrl/shift-click), ``well`` among them.
+        self.selected_wells: list[str] = []
         self.site: int | None = None
         self.timepoint: int | None = None
 
@@ -33,6 +35,7 @@ class Session(QObject):
         """Make ``index`` (opened from ``path``) the current plate and select its first well."""
         self.plate_path, self.index = str(path), index
         self.well = index.wells[0] if index.wells else None
+        self.selected_wells = [self.well] if self.well else []
         self.site = index.sites[0] if index.sites else None
         self.timepoint = index.timepoints[0] if index.timepoints else None
         self.plate_changed.emit()
@@ -45,8 +48,14 @@ class Session(QObject):
             if value is not None and getattr(self, name) != value:
                 setattr(self, name, value)
                 changed = True
+        if well is not None and well not in self.selected_wells:
+            self.selected_wells = [well]
         if changed:
             self.selection_changed.emit()
+
+    def select_wells(self, wells: list[str]) -> None:
+        """Make ``wells`` the chosen wells (the current ``well`` stays the one shown)."""
+        self.selected_wells = list(wells)
 
 
 def unwrap_viewer(viewer: Any) -> Any:

@@ -6,8 +6,8 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
-from qtpy.QtCore import Signal
-from qtpy.QtWidgets import QLabel, QVBoxLayout, QWidget
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
 
 COMPONENTS = ("site", "channel", "z", "timepoint")
 DTYPES = ("keep", "plate", "uint8", "uint16", "float32")
@@ -108,8 +108,59 @@ def _literal(text: str) -> Any:
         return text
 
 
+#: units of parameters by a word of their name (the registry has none; these hold for the
+#: image functions it lists, which work in pixels).
+UNIT_WORDS = {
+    "sigma": "px",
+    "radius": "px",
+    "distance": "px",
+    "shift": "px",
+    "area": "px²",
+}
+
+
+def param_unit(spec) -> str:
+    """The unit a parameter is given in ("px", "px²"), or ``""`` when not known."""
+    if spec.annotation not in ("int", "float", "tuple[float, ...]", "tuple[int, ...]"):
+        return ""
+    words = spec.name.lower().split("_")
+    for word, unit in UNIT_WORDS.items():
+        if any(w.startswith(word) for w in words):
+            return unit
+    doc = (spec.doc or "").lower()
+    if "size" in words and "pixel" in doc or "in pixels" in doc:
+        return "px"
+    return ""
+
+
+def param_label(spec) -> str:
+    unit = param_unit(spec)
+    return f"{spec.name} ({unit})" if unit else spec.name
+
+
+def must_be_odd(spec) -> bool:
+    """An integer the function needs odd (a neighbourhood with a centre pixel)."""
+    doc = (spec.doc or "").lower()
+    return spec.annotation == "int" and (doc.startswith("odd ") or " must be odd" in doc)
+
+
+def channel_label(channel: Any, names: dict | None) -> str:
+    name = (names or {}).get(channel) or (names or {}).get(_as_int(channel))
+    return str(name) if name else f"channel {channel}"
+
+
+def _as_int(value: Any) -> Any:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
 def image_sources(
-    earlier: list[tuple[str, str]], channels: list, value: Any = None
+    earlier: list[tuple[str, str]],
+    channels: list,
+    value: Any = None,
+    channel_names: dict | None = None,
 ) -> list[tuple[str, Any]]:
     """Choices for an image parameter: ``(label, value)`` for this step's image, the raw
     images and each earlier step's output (each also per plate channel), and each earlier
@@ -122,7 +173,8 @@ def image_sources(
     def add(label: str, source: str) -> None:
         choices.append((label, {"image": source}))
         for c in channels:
-            choices.append((f"{label}, channel {c}", {"image": source, "channel": c}))
+            name = channel_label(c, channel_names)
+            choices.append((f"{label}, {name}", {"image": source, "channel": c}))
 
     add("this image", "previous")
     add("raw images", "start")
@@ -144,39 +196,51 @@ def param_widget(spec, value: Any, context: dict | None = None):
     """
     from magicgui.widgets import ComboBox, LineEdit, create_widget
 
-    from napari_openhcs.registry.specs import widget_annotation, widget_options
+    from napari_openhcs.gui._browser import readable_doc
+    from napari_openhcs.registry.specs import widget_annotation, widget_kind, widget_options
 
     if spec.annotation == "image" and isinstance(value, dict):
         context = context or {}
         w = ComboBox(
             value=value,
-            choices=image_sources(context.get("earlier", []), context.get("channels", []), value),
+            choices=image_sources(
+                context.get("earlier", []),
+                context.get("channels", []),
+                value,
+                context.get("channel_names"),
+            ),
             name=spec.name,
             label=spec.name,
-            tooltip=spec.doc or None,
+            tooltip=readable_doc(spec.doc) or None,
         )
         w._openhcs_literal = False
         return w
 
-    from napari_openhcs.registry.specs import widget_kind
-
+    doc = readable_doc(spec.doc)
     plain = spec.annotation in ("int", "float", "bool", "str") or spec.choices is not None
     if plain and value is not None and widget_kind(spec) != "literal":  # NaN: literal text
         try:
+            options = widget_options(spec)
+            if must_be_odd(spec):
+                options.update(min=max(3, options.get("min") or 3), step=2)
+                doc = (doc + " " if doc else "") + "(odd, at least 3)"
             w = create_widget(
                 value=value,
                 annotation=widget_annotation(spec),
                 name=spec.name,
-                label=spec.name,
-                options=widget_options(spec),
+                label=param_label(spec),
+                options=options,
             )
-            w.tooltip = spec.doc or None
+            w.tooltip = doc or None
+            w._openhcs_odd = must_be_odd(spec)
             w._openhcs_literal = False
             return w
         except (TypeError, ValueError):
             pass
-    w = LineEdit(value="" if value is None else repr(value), name=spec.name, label=spec.name)
-    w.tooltip = (spec.doc + " " if spec.doc else "") + "(a Python literal; empty for None)"
+    w = LineEdit(
+        value="" if value is None else repr(value), name=spec.name, label=param_label(spec)
+    )
+    w.tooltip = (doc + " " if doc else "") + "(a Python literal; empty for None)"
     w._openhcs_literal = True
     return w
 
@@ -187,7 +251,11 @@ def widget_value(w) -> Any:
 
 
 class StepForm(QWidget):
-    """Edits one ``StepModel`` in place; ``changed`` after every edit."""
+    """Edits one ``StepModel`` in place; ``changed`` after every edit.
+
+    The function's parameters come first; the step's settings (stack along, group by, ...)
+    are folded under the "Step settings" heading, so the parameters fit without scrolling.
+    """
 
     changed = Signal()
 
@@ -208,43 +276,111 @@ class StepForm(QWidget):
         self._layout.addWidget(self.error)
         self._empty = QLabel("Select a step to edit it.")
         self._layout.addWidget(self._empty)
+        self._chain_layout = QVBoxLayout()
+        self._layout.addLayout(self._chain_layout)
+        self.settings_toggle = QToolButton()
+        self.settings_toggle.setText("Step settings")
+        self.settings_toggle.setCheckable(True)
+        self.settings_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.settings_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.settings_toggle.setToolTip(
+            "name, enabled, stack along, group by, only for, input, once for the plate, "
+            "save output, output dtype"
+        )
+        self.settings_toggle.toggled.connect(self._fold)
+        self.settings_toggle.hide()
+        self._layout.addWidget(self.settings_toggle)
+        self._settings_layout = QVBoxLayout()
+        self._layout.addLayout(self._settings_layout)
+        self._layout.addStretch(1)
 
     def show_error(self, message: str | None) -> None:
         """Show (or clear) the error of this step."""
         self.error.setText(message or "")
         self.error.setVisible(bool(message))
 
+    def _fold(self, open_: bool) -> None:
+        arrow = Qt.ArrowType.DownArrow if open_ else Qt.ArrowType.RightArrow
+        self.settings_toggle.setArrowType(arrow)
+        if self.settings is not None:
+            self.settings.native.setVisible(open_)
+
+    def _group_choices(self, group_by: str | None, keep: str | None = None) -> list:
+        values = {str(v) for v in self._group_values.get(group_by or "", [])}
+        if keep:
+            values.add(keep)
+        ordered = sorted(values, key=lambda v: (len(v), v))
+        if group_by == "channel":
+            return [(channel_label(v, self._channel_names), v) for v in ordered]
+        return ordered
+
     def set_step(
         self,
         model: StepModel | None,
         group_values: dict | None = None,
         earlier: list[tuple[str, str]] | None = None,
+        channel_names: dict | None = None,
     ) -> None:
         """Build the form for ``model`` (``group_values``: component -> plate values;
-        ``earlier``: ``(name, scope)`` of the enabled steps before it, for image sources)."""
+        ``earlier``: ``(name, scope)`` of the enabled steps before it, for image sources;
+        ``channel_names``: channel -> name, shown instead of numbers)."""
         from magicgui.widgets import CheckBox, ComboBox, Container, LineEdit, Select
 
+        from napari_openhcs.gui._browser import library_name, title
         from napari_openhcs.registry import call_defaults, get_info
 
         for w in (self.settings, *self.chain_forms):
             if w is not None:
-                self._layout.removeWidget(w.native)
+                # a widget taken out of the form may still emit (a combo box losing its
+                # choices): it must not write into the model any more
+                w.changed.disconnect()
+                w.native.setParent(None)
                 w.native.deleteLater()
         for header in self._headers:
-            self._layout.removeWidget(header)
+            header.setParent(None)
             header.deleteLater()
         self.settings = self.params = None
         self.chain_forms, self._headers = [], []
         self.model = model
         self._empty.setVisible(model is None)
+        self.settings_toggle.setVisible(model is not None)
         if model is None:
             self.show_error(None)
             return
         self.info = get_info(model.ref)
-        group_choices = sorted(
-            {str(v) for v in (group_values or {}).get(model.group_by or "", [])}
-            | ({model.group_value} if model.group_value else set())
-        )
+        self._group_values = group_values or {}
+        self._channel_names = dict(channel_names or {})
+        self._defaults = []
+        for i, (ref, kwargs) in enumerate(model.calls()):
+            info = get_info(ref)
+            defaults = {p.name: p.default for p in info.params}
+            defaults.update(call_defaults(info))
+            context = {
+                # a plate step runs before the wells and apart from other plate steps
+                "earlier": [] if model.scope == "plate" else list(earlier or []),
+                "channels": list(self._group_values.get("channel", [])),
+                "channel_names": self._channel_names,
+            }
+            widgets = [
+                param_widget(p, kwargs.get(p.name, defaults[p.name]), context) for p in info.params
+            ]
+            box = Container(widgets=widgets, label=ref)
+            box.native.setToolTip(info.doc)
+            box.changed.connect(lambda *_a, i=i: self._params_changed(i))
+            self._defaults.append(defaults)
+            self.chain_forms.append(box)
+            header = QLabel(
+                f"<b>{title(info)}</b> · {library_name(info.library)}"
+                f"<br><span style='color:gray'>{ref}</span>"
+            )
+            header.setToolTip(info.doc)
+            if not widgets:
+                header.setText(header.text() + "<br><i>no parameters</i>")
+            self._headers.append(header)
+            self._chain_layout.addWidget(header)
+            self._chain_layout.addWidget(box.native)
+        self.params = self.chain_forms[0]
+
         self.settings = Container(
             widgets=[
                 LineEdit(value=model.name, name="name", label="step name"),
@@ -263,7 +399,7 @@ class StepForm(QWidget):
                 ),
                 ComboBox(
                     value=model.group_value,
-                    choices=group_choices or [None],
+                    choices=self._group_choices(model.group_by, model.group_value) or [None],
                     name="group_value",
                     label="only for",
                     nullable=True,
@@ -292,31 +428,8 @@ class StepForm(QWidget):
         )
         self.settings["variable_components"].native.setMaximumHeight(80)
         self.settings.changed.connect(self._settings_changed)
-        self._group_values = group_values or {}
-        self._layout.addWidget(self.settings.native)
-        self._defaults = []
-        for i, (ref, kwargs) in enumerate(model.calls()):
-            info = get_info(ref)
-            defaults = {p.name: p.default for p in info.params}
-            defaults.update(call_defaults(info))
-            context = {
-                # a plate step runs before the wells and apart from other plate steps
-                "earlier": [] if model.scope == "plate" else list(earlier or []),
-                "channels": list((group_values or {}).get("channel", [])),
-            }
-            widgets = [
-                param_widget(p, kwargs.get(p.name, defaults[p.name]), context) for p in info.params
-            ]
-            box = Container(widgets=widgets, label=ref)
-            box.native.setToolTip(info.doc)
-            box.changed.connect(lambda *_a, i=i: self._params_changed(i))
-            self._defaults.append(defaults)
-            self.chain_forms.append(box)
-            header = QLabel(f"<b>{ref}</b>")
-            self._headers.append(header)
-            self._layout.addWidget(header)
-            self._layout.addWidget(box.native)
-        self.params = self.chain_forms[0]
+        self._settings_layout.addWidget(self.settings.native)
+        self.settings.native.setVisible(self.settings_toggle.isChecked())
 
     def set_param(self, name: str, value: Any) -> None:
         """Set one parameter through its widget (as a user would)."""
@@ -328,6 +441,9 @@ class StepForm(QWidget):
         kwargs = {}
         for w in self.chain_forms[i]:
             value = widget_value(w)
+            if getattr(w, "_openhcs_odd", False) and isinstance(value, int) and value % 2 == 0:
+                w.value = value + 1  # an even size has no centre: the next odd one
+                return  # the widget's change comes back here with the odd value
             if value != self._defaults[i].get(w.name) or w.name in old:
                 kwargs[w.name] = value
         if i == 0:
@@ -348,11 +464,12 @@ class StepForm(QWidget):
         if group_by != m.group_by:
             m.group_by = group_by
             m.other_groups = {}  # their values named another component
-            values = [str(v) for v in self._group_values.get(group_by or "", [])]
+            choices = self._group_choices(group_by)
             self._updating = True
             try:
-                s["group_value"].choices = values or [None]
-                s["group_value"].value = values[0] if values else None
+                s["group_value"].choices = choices or [None]
+                first = choices[0] if choices else None
+                s["group_value"].value = first[1] if isinstance(first, tuple) else first
             finally:
                 self._updating = False
         m.group_value = s["group_value"].value
