@@ -80,7 +80,8 @@ def _method_threshold(values: np.ndarray, method: str, middle_class: str) -> flo
     if method == "minimum_cross_entropy":
         return float(filters.threshold_li(values, initial_guess=filters.threshold_otsu(values)))
     if method == "robust_background":
-        return float(get_robust_background_threshold(values))
+        # A copy: centrosome sorts the array it is given in place.
+        return float(get_robust_background_threshold(values.copy()))
     raise ValueError(f"unknown threshold method {method!r}; choose one of {THRESHOLD_METHODS}")
 
 
@@ -373,7 +374,8 @@ def identify_secondary_objects(
     method : {'propagation', 'watershed_image', 'distance'}
         ``propagation``: CellProfiler's algorithm (centrosome), a cell grows over the
         foreground along paths weighing image gradients against distance; ``watershed_image``:
-        a watershed of the image's edges (Sobel) from the seeds within the foreground;
+        a watershed of the inverted image from the seeds within the foreground
+        (cells meet where the stain is dimmest);
         ``distance``: every seed grown by ``distance`` pixels, regardless of the image.
     regularization : float
         Propagation's lambda: small values follow intensity edges, large values make
@@ -414,7 +416,6 @@ def identify_secondary_objects(
     from centrosome.cpmorphology import fill_labeled_holes
     from centrosome.propagate import propagate
     from scipy import ndimage as ndi
-    from skimage.filters import sobel
     from skimage.segmentation import expand_labels, watershed
 
     if method not in ("propagation", "watershed_image", "distance"):
@@ -446,7 +447,11 @@ def identify_secondary_objects(
             if method == "propagation":
                 grown, _ = propagate(plane, plane_seeds, foreground, regularization)
             else:
-                grown = watershed(sobel(plane), plane_seeds, mask=foreground | (plane_seeds > 0))
+                # Inverted intensity: bright cytoplasm floods first, and neighbouring
+                # cells meet where the stain is dimmest (CellProfiler's Watershed - Image).
+                grown = watershed(
+                    plane.max() - plane, plane_seeds, mask=foreground | (plane_seeds > 0)
+                )
         if fill_holes:
             grown = fill_labeled_holes(grown)
         # Seeds win every pixel they cover: a cell contains its whole nucleus, no other.

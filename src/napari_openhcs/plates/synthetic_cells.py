@@ -49,6 +49,7 @@ def make_cells(
     cell_margin: tuple[float, float] = (6.0, 12.0),
     marker: float | tuple[float, float] = 1.0,
     positive_fraction: float = 1.0,
+    over_nucleus: float = 0.35,
     noise: float = 1.0,
     seed: int = 0,
 ) -> SyntheticCells:
@@ -69,6 +70,8 @@ def make_cells(
         negative cells get a quarter of it.
     positive_fraction : float
         Fraction of cells that are marker-positive.
+    over_nucleus : float
+        Cytoplasm stain over the nucleus, relative to the rest of the cell.
     noise : float
         Noise scale (0 for none).
     seed : int
@@ -124,7 +127,7 @@ def make_cells(
     texture = ndi.gaussian_filter(rng.normal(0, 1, (height, width)), 1.5)
     dna = background + (nuclei > 0) * (9000.0 + 2500.0 * texture)
     dna = ndi.gaussian_filter(dna, 1.0)
-    cyto_level = 4000.0 * per_cell[cells] * np.where(nuclei > 0, 0.35, 1.0)
+    cyto_level = 4000.0 * per_cell[cells] * np.where(nuclei > 0, over_nucleus, 1.0)
     cytoplasm = ndi.gaussian_filter(background + cyto_level, 1.0)
     outline = find_boundaries(cells, mode="inner")
     membrane = ndi.gaussian_filter(background + 6000.0 * outline, 0.8)
