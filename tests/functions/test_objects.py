@@ -48,9 +48,7 @@ def site():
     return make_cells(256, count=30, seed=3, marker=(0.5, 1.5))
 
 
-@pytest.mark.parametrize(
-    "method", ["otsu", "otsu3", "minimum_cross_entropy", "robust_background"]
-)
+@pytest.mark.parametrize("method", ["otsu", "otsu3", "minimum_cross_entropy", "robust_background"])
 @pytest.mark.parametrize("scope", ["global", "adaptive"])
 def test_primary_objects_find_each_synthetic_nucleus(site, method, scope):
     labels = identify_primary_objects(
@@ -213,9 +211,7 @@ def test_relate_objects_gives_each_child_its_parent_and_each_parent_its_count():
 def _examplefly() -> dict[str, np.ndarray]:
     import tifffile
 
-    return {
-        ch: tifffile.imread(DATA / "examplefly" / f"01_POS002_{ch}_crop.tif") for ch in "DFR"
-    }
+    return {ch: tifffile.imread(DATA / "examplefly" / f"01_POS002_{ch}_crop.tif") for ch in "DFR"}
 
 
 def test_examplefly_cells_hold_their_nuclei_and_cytoplasm_is_the_rest():

@@ -235,12 +235,15 @@ def object_features(
     if "neighbors" in families:
         if neighbor_method not in _NEIGHBOR_METHODS:
             raise ValueError(f"neighbor_method must be one of {tuple(_NEIGHBOR_METHODS)}")
-        result = get_multimask_measurements()["neighbors"](
-            masks,
-            masks,
-            distance_method=_NEIGHBOR_METHODS[neighbor_method],
-            distance=neighbor_distance,
-        )
+        if numbers.size > 1:
+            result = get_multimask_measurements()["neighbors"](
+                masks,
+                masks,
+                distance_method=_NEIGHBOR_METHODS[neighbor_method],
+                distance=neighbor_distance,
+            )
+        else:  # cp_measure 0.3 fails on a lone object; it has no neighbours
+            result = _no_neighbors(neighbor_method, neighbor_distance)
         features.update(result)
 
     for key, values in features.items():
@@ -251,6 +254,22 @@ def object_features(
             )
         columns[f"{compartment}_{key}"] = values
     return pa.table(columns)
+
+
+def _no_neighbors(method: str, distance: int) -> dict[str, list[float]]:
+    """CellProfiler's neighbour features of a single object: none touching, none closest."""
+    scale = {"expand": "Expanded", "adjacent": "Adjacent"}.get(method, str(distance))
+    zero = ("NumberOfNeighbors", "PercentTouching")
+    missing = (
+        "FirstClosestObjectNumber",
+        "FirstClosestDistance",
+        "SecondClosestObjectNumber",
+        "SecondClosestDistance",
+        "AngleBetweenNeighbors",
+    )
+    values = {f"Neighbors_{k}_{scale}": [0.0] for k in zero}
+    values.update({f"Neighbors_{k}_{scale}": [float("nan")] for k in missing})
+    return values
 
 
 def _channels(pixels: np.ndarray | None, shape: tuple) -> list[np.ndarray]:
@@ -286,9 +305,7 @@ def measure_shape(labels: np.ndarray) -> pa.Table:
     import pyarrow as pa
 
     table = object_features(labels, families=("sizeshape",), compartment="X")
-    return pa.table(
-        {name.removeprefix("X_"): table.column(name) for name in table.column_names}
-    )
+    return pa.table({name.removeprefix("X_"): table.column(name) for name in table.column_names})
 
 
 @declare(

@@ -337,9 +337,7 @@ def _renumber(labels: np.ndarray) -> np.ndarray:
 # -- secondary and tertiary objects ----------------------------------------------------------
 
 
-@declare(
-    contract="stack", category="segmentation", output_kind="labels", image_params=("seeds",)
-)
+@declare(contract="stack", category="segmentation", output_kind="labels", image_params=("seeds",))
 @numpy
 def identify_secondary_objects(
     image: np.ndarray,
@@ -432,7 +430,9 @@ def identify_secondary_objects(
             grown = expand_labels(plane_seeds, distance)
         else:
             plane = scale_like_cellprofiler(plane)
-            smoothed = ndi.gaussian_filter(plane, threshold_smoothing) if threshold_smoothing else plane
+            smoothed = (
+                ndi.gaussian_filter(plane, threshold_smoothing) if threshold_smoothing else plane
+            )
             foreground = smoothed > _threshold(
                 smoothed,
                 threshold_method,
@@ -460,9 +460,7 @@ def identify_secondary_objects(
     return cells
 
 
-@declare(
-    contract="stack", category="segmentation", output_kind="labels", image_params=("nuclei",)
-)
+@declare(contract="stack", category="segmentation", output_kind="labels", image_params=("nuclei",))
 @numpy
 def identify_tertiary_objects(
     cells: np.ndarray, nuclei: np.ndarray, *, shrink_nuclei: bool = False
