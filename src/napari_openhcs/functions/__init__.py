@@ -18,13 +18,12 @@ from napari_openhcs.functions.exposure import percentile_normalize
 from napari_openhcs.functions.flatfield import correct_flatfield, estimate_flatfield
 from napari_openhcs.functions.measure import measure_objects
 from napari_openhcs.functions.objects import (
-    filter_objects,
     identify_primary_objects,
     identify_secondary_objects,
     identify_tertiary_objects,
-    relate_objects,
 )
 from napari_openhcs.functions.projection import max_projection, mean_projection
+from napari_openhcs.functions.relations import filter_objects, relate_objects
 from napari_openhcs.functions.threshold import threshold
 
 __all__ = [

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from napari_openhcs.functions.objects import scale_like_cellprofiler
+from napari_openhcs.functions._cellprofiler import scale_like_cellprofiler
 from napari_openhcs.memory.decorators import numpy
 from napari_openhcs.registry.declare import declare
 

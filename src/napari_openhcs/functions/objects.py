@@ -13,133 +13,31 @@ the image scaled as CellProfiler scales it (uint8 / 255, uint16 / 65535, floats 
 so ``manual_threshold`` and the bounds read like CellProfiler's settings.
 """
 
-from __future__ import annotations
-
 import math
 from typing import Literal
 
 import numpy as np
 
+from napari_openhcs.functions._cellprofiler import (
+    MiddleClass,
+    ThresholdMethod,
+    ThresholdScope,
+    labels_like,
+    scale_like_cellprofiler,
+    threshold_for,
+)
 from napari_openhcs.functions._stack import as_stack
 from napari_openhcs.memory.decorators import numpy
 from napari_openhcs.registry.declare import declare
 
 __all__ = [
-    "filter_objects",
     "identify_primary_objects",
     "identify_secondary_objects",
     "identify_tertiary_objects",
-    "relate_objects",
-    "scale_like_cellprofiler",
 ]
 
-ThresholdMethod = Literal["otsu", "otsu3", "minimum_cross_entropy", "robust_background", "manual"]
-ThresholdScope = Literal["global", "adaptive"]
 Declump = Literal["shape", "intensity", "none"]
 SecondaryMethod = Literal["propagation", "watershed_image", "distance"]
-MiddleClass = Literal["foreground", "background"]
-
-THRESHOLD_METHODS = ("otsu", "otsu3", "minimum_cross_entropy", "robust_background", "manual")
-
-
-def scale_like_cellprofiler(image: np.ndarray) -> np.ndarray:
-    """``image`` as float64 scaled the way CellProfiler loads images.
-
-    Unsigned integers are divided by their dtype's maximum (uint8 by 255, uint16 by 65535),
-    signed integers likewise by theirs; floats (and booleans, as 0/1) are kept as given.
-
-    Examples
-    --------
-    >>> scale_like_cellprofiler(np.array([0, 255], dtype=np.uint8)).tolist()
-    [0.0, 1.0]
-    """
-    image = np.asarray(image)
-    if np.issubdtype(image.dtype, np.integer):
-        return image.astype(np.float64) / float(np.iinfo(image.dtype).max)
-    return image.astype(np.float64, copy=False)
-
-
-# -- thresholds ------------------------------------------------------------------------------
-
-
-def _method_threshold(values: np.ndarray, method: str, middle_class: str) -> float:
-    """The threshold that ``method`` picks for ``values`` (a 1-D or any-shape array)."""
-    from centrosome.threshold import get_robust_background_threshold
-    from skimage import filters
-
-    values = np.asarray(values, dtype=np.float64).ravel()
-    if values.size == 0 or values.min() == values.max():
-        return float(values.max()) if values.size else 1.0
-    if method == "otsu":
-        return float(filters.threshold_otsu(values))
-    if method == "otsu3":
-        if np.unique(values).size < 3:
-            return float(filters.threshold_otsu(values))
-        low, high = filters.threshold_multiotsu(values, classes=3)
-        return float(low if middle_class == "foreground" else high)
-    if method == "minimum_cross_entropy":
-        return float(filters.threshold_li(values, initial_guess=filters.threshold_otsu(values)))
-    if method == "robust_background":
-        # A copy: centrosome sorts the array it is given in place.
-        return float(get_robust_background_threshold(values.copy()))
-    raise ValueError(f"unknown threshold method {method!r}; choose one of {THRESHOLD_METHODS}")
-
-
-def _adaptive_threshold(
-    image: np.ndarray, method: str, window: int, middle_class: str
-) -> np.ndarray:
-    """Per-pixel threshold: the method's threshold in each ``window`` block, blended by a
-    spline (CellProfiler's adaptive scheme; centrosome's version only knows its own method
-    names, which lack minimum cross-entropy, so the blocks are computed here)."""
-    from scipy.interpolate import RectBivariateSpline
-
-    shape = np.array(image.shape, dtype=int)
-    blocks = shape // int(window)
-    if (blocks < 2).any():
-        raise ValueError(
-            f"adaptive_window of {window} px is more than half of the {shape[1]}x{shape[0]} "
-            "image; use a smaller window or threshold_scope='global'"
-        )
-    step = shape / blocks
-    values = np.empty(tuple(blocks))
-    for i in range(blocks[0]):
-        for j in range(blocks[1]):
-            block = image[
-                int(i * step[0]) : int((i + 1) * step[0]), int(j * step[1]) : int((j + 1) * step[1])
-            ]
-            values[i, j] = _method_threshold(block, method, middle_class)
-    order = int(min(3, blocks.min() - 1))
-    centres = [(np.arange(n) + 0.5) * s for n, s in zip(blocks, step, strict=True)]
-    spline = RectBivariateSpline(*centres, values, kx=order, ky=order)
-    return spline(np.arange(shape[0]) + 0.5, np.arange(shape[1]) + 0.5)
-
-
-def _threshold(
-    image: np.ndarray,
-    method: str,
-    scope: str,
-    adaptive_window: int,
-    correction_factor: float,
-    lower_bound: float,
-    upper_bound: float,
-    manual_threshold: float,
-    middle_class: str,
-) -> float | np.ndarray:
-    """CellProfiler's threshold: method × correction, within the bounds; an adaptive one is
-    also kept within 0.7–1.5 × the global threshold."""
-    if method not in THRESHOLD_METHODS:
-        raise ValueError(f"unknown threshold method {method!r}; choose one of {THRESHOLD_METHODS}")
-    if scope not in ("global", "adaptive"):
-        raise ValueError(f"threshold_scope must be 'global' or 'adaptive', got {scope!r}")
-    if method == "manual":
-        return float(manual_threshold)
-    overall = _method_threshold(image, method, middle_class) * correction_factor
-    overall = min(max(overall, lower_bound), upper_bound)
-    if scope == "global":
-        return overall
-    local = _adaptive_threshold(image, method, adaptive_window, middle_class) * correction_factor
-    low, high = max(lower_bound, 0.7 * overall), min(upper_bound, 1.5 * overall)
-    return np.clip(local, low, high)
 
 
 # -- primary objects -------------------------------------------------------------------------
@@ -279,7 +177,7 @@ def _primary_plane(
     from skimage.segmentation import clear_border
 
     smoothed = ndi.gaussian_filter(plane, smoothing) if smoothing > 0 else plane
-    foreground = smoothed > _threshold(smoothed, **threshold)
+    foreground = smoothed > threshold_for(smoothed, **threshold)
     if fill_holes:
         foreground = ndi.binary_fill_holes(foreground)
     regions, _ = ndi.label(foreground)
@@ -421,7 +319,7 @@ def identify_secondary_objects(
             f"method must be 'propagation', 'watershed_image' or 'distance', got {method!r}"
         )
     stack = as_stack(np.asarray(image), "image")
-    seeds = _labels_like(seeds, stack.shape, "seeds")
+    seeds = labels_like(seeds, stack.shape, "seeds")
     cells = np.zeros(stack.shape, dtype=np.int32)
     for index, (plane, plane_seeds) in enumerate(zip(stack, seeds, strict=True)):
         if not plane_seeds.any():
@@ -433,7 +331,7 @@ def identify_secondary_objects(
             smoothed = (
                 ndi.gaussian_filter(plane, threshold_smoothing) if threshold_smoothing else plane
             )
-            foreground = smoothed > _threshold(
+            foreground = smoothed > threshold_for(
                 smoothed,
                 threshold_method,
                 threshold_scope,
@@ -494,160 +392,9 @@ def identify_tertiary_objects(
     from centrosome.cpmorphology import binary_shrink
 
     cells = as_stack(np.asarray(cells), "cells").astype(np.int32, copy=False)
-    nuclei = _labels_like(nuclei, cells.shape, "nuclei")
+    nuclei = labels_like(nuclei, cells.shape, "nuclei")
     cytoplasm = cells.copy()
     for index, plane in enumerate(nuclei):
         inside = binary_shrink(plane, 1) > 0 if shrink_nuclei else plane > 0
         cytoplasm[index][inside] = 0
     return cytoplasm
-
-
-def _labels_like(labels: np.ndarray, shape: tuple, name: str) -> np.ndarray:
-    """``labels`` as an int32 stack of ``shape`` (a 2-D plane serves every plane)."""
-    labels = np.asarray(labels)
-    if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
-        raise ValueError(f"{name} must be integer labels, got dtype {labels.dtype}")
-    if labels.ndim == 2:
-        labels = np.broadcast_to(labels, shape)
-    if labels.shape != tuple(shape):
-        raise ValueError(f"{name} of shape {labels.shape} does not match the image {tuple(shape)}")
-    return labels.astype(np.int32, copy=False)
-
-
-# -- filtering and relating ------------------------------------------------------------------
-
-
-@declare(contract="stack", category="segmentation", output_kind="labels")
-@numpy
-def filter_objects(
-    labels: np.ndarray,
-    values: object = None,
-    *,
-    feature: str = "AreaShape_Area",
-    minimum: float | None = None,
-    maximum: float | None = None,
-) -> np.ndarray:
-    """Keep the objects whose measurement lies within ``[minimum, maximum]``.
-
-    Kept objects keep their numbers, so relations to other object sets still hold.
-
-    Parameters
-    ----------
-    labels : (n, y, x) ndarray of int
-        The objects.
-    values : array-like or pyarrow.Table, optional
-        The measurement: one value per object number (``values[k - 1]`` for object ``k``),
-        or a table with ``ObjectNumber`` and a ``feature`` column (from ``measure_cells``).
-        If omitted, ``feature`` is measured on the labels' size and shape.
-    feature : str
-        The measurement's name, without compartment (``AreaShape_Area``,
-        ``AreaShape_Solidity``, ...).
-    minimum, maximum : float, optional
-        Limits (inclusive); None means unbounded.
-
-    Returns
-    -------
-    labels : (n, y, x) ndarray of int32
-        The kept objects; the rest set to 0.
-
-    Examples
-    --------
-    >>> labels = np.zeros((1, 10, 10), dtype=np.int32)
-    >>> labels[0, :2, :2] = 1; labels[0, 4:9, 4:9] = 2
-    >>> np.unique(filter_objects(labels, minimum=10)).tolist()
-    [0, 2]
-    """
-    stack = as_stack(np.asarray(labels), "labels").astype(np.int32, copy=False)
-    count = int(stack.max()) if stack.size else 0
-    per_object = np.full(count + 1, np.nan)
-    if values is None:
-        from napari_openhcs.functions.cellmeasure import measure_shape
-
-        values = measure_shape(stack)
-    if hasattr(values, "column_names"):
-        numbers = np.asarray(values.column("ObjectNumber").to_numpy(), dtype=np.int64)
-        column = next(
-            (n for n in values.column_names if n == feature or n.endswith("_" + feature)), None
-        )
-        if column is None:
-            raise ValueError(f"filter_objects: no column {feature!r} in {values.column_names}")
-        per_object[numbers] = values.column(column).to_numpy(zero_copy_only=False)
-    else:
-        given = np.asarray(values, dtype=np.float64).ravel()
-        if given.size != count:
-            raise ValueError(
-                f"filter_objects got {given.size} values for objects numbered up to {count}"
-            )
-        per_object[1:] = given
-    keep = np.ones(count + 1, dtype=bool)
-    if minimum is not None:
-        keep &= per_object >= minimum
-    if maximum is not None:
-        keep &= per_object <= maximum
-    keep[0] = False
-    return np.where(keep[stack], stack, 0).astype(np.int32)
-
-
-@declare(
-    contract="stack",
-    category="measurement",
-    output_kind="labels",
-    special_outputs=("child_parents", "child_counts"),
-    image_params=("children",),
-)
-@numpy
-def relate_objects(parents: np.ndarray, children: np.ndarray) -> tuple:
-    """Relate objects found independently, such as spots to cells.
-
-    A child's parent is the parent object it overlaps most (0 for none), as CellProfiler's
-    RelateObjects decides it.
-
-    Parameters
-    ----------
-    parents : (n, y, x) ndarray of int
-        The larger objects (cells).
-    children : (n, y, x) or (y, x) ndarray of int
-        The objects inside them (spots, nuclei).
-
-    Returns
-    -------
-    parents : (n, y, x) ndarray
-        The input parents, unchanged.
-    child_parents : pyarrow.Table
-        One row per child: ``ObjectNumber`` (the child's) and ``Parent``.
-    child_counts : pyarrow.Table
-        One row per parent object number 1..max: ``ObjectNumber`` and ``ChildCount``.
-
-    Examples
-    --------
-    >>> cells = np.zeros((1, 8, 8), dtype=np.int32); cells[0, :, :4] = 1; cells[0, :, 4:] = 2
-    >>> spots = np.zeros_like(cells); spots[0, 1, 1] = 1; spots[0, 5, 2] = 2; spots[0, 3, 6] = 3
-    >>> _, of, counts = relate_objects(cells, spots)
-    >>> of.column("Parent").to_pylist(), counts.column("ChildCount").to_pylist()
-    ([1, 1, 2], [2, 1])
-    """
-    import pyarrow as pa
-
-    parents = as_stack(np.asarray(parents), "parents")
-    child = _labels_like(children, parents.shape, "children").ravel()
-    parent = parents.astype(np.int64, copy=False).ravel()
-    n_parents = int(parent.max()) if parent.size else 0
-    n_children = int(child.max()) if child.size else 0
-    inside = child > 0
-    overlap = np.zeros((n_children + 1, n_parents + 1), dtype=np.int64)
-    np.add.at(overlap, (child[inside], parent[inside]), 1)
-    overlap[:, 0] = 0  # background is no parent
-    present = np.flatnonzero(np.bincount(child, minlength=n_children + 1)[1:]) + 1
-    best = overlap[present].argmax(axis=1)
-    best[overlap[present].max(axis=1) == 0] = 0
-    counts = np.bincount(best[best > 0], minlength=n_parents + 1)[1:]
-    return (
-        parents,
-        pa.table({"ObjectNumber": present.astype(np.int64), "Parent": best.astype(np.int64)}),
-        pa.table(
-            {
-                "ObjectNumber": np.arange(1, n_parents + 1, dtype=np.int64),
-                "ChildCount": counts.astype(np.int64),
-            }
-        ),
-    )
