@@ -8,6 +8,8 @@ Rows, in one run on the same site and masks:
   channels through ``object_features``, beside the same cp_measure functions called
   directly on the same relabelled masks and scaled pixels: the difference is our overhead
   (naming, scaling, relabelling, the table);
+- the opt-in families (granularity, radial distribution and Zernikes, colocalisation of
+  the three channel pairs, neighbours) the same way;
 - totals for the default families (intensity, size and shape) and with texture.
 
 Seconds are the best of ``--repeat`` runs (one core: the machine's other cores are left
@@ -28,7 +30,16 @@ import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CHANNELS = ("DNA", "Cytoplasm", "Membrane")
-FAMILIES = ("intensity", "sizeshape", "texture")
+FAMILIES = (
+    "intensity",
+    "sizeshape",
+    "texture",
+    "granularity",
+    "radial_distribution",
+    "radial_zernikes",
+    "colocalization",
+    "neighbors",
+)
 
 
 def _best(func, repeat: int):
@@ -42,10 +53,24 @@ def _best(func, repeat: int):
 
 def _direct(family: str, masks: np.ndarray, scaled: list[np.ndarray]):
     """cp_measure alone: the functions ``object_features`` calls for ``family``."""
-    from cp_measure.bulk import get_core_measurements
+    import itertools
+
+    from cp_measure.bulk import (
+        get_core_measurements,
+        get_correlation_measurements,
+        get_multimask_measurements,
+    )
 
     core = get_core_measurements(legacy=True, sanitize=False)
     out = {}
+    if family == "colocalization":
+        for a, b in itertools.combinations(range(len(scaled)), 2):
+            for kind, func in get_correlation_measurements(sanitize=False).items():
+                extra = {"scale_max": 65535} if kind == "costes" else {}
+                out.update(func(pixels_1=scaled[a], pixels_2=scaled[b], masks=masks, **extra))
+        return out
+    if family == "neighbors":
+        return get_multimask_measurements()["neighbors"](masks, masks)
     if family == "sizeshape":
         for part in ("sizeshape", "zernike", "feret"):
             out.update(core[part](masks, None))
