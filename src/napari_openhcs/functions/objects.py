@@ -10,8 +10,11 @@ CellProfiler's own algorithms come from ``centrosome`` (propagation, robust back
 threshold, labelled hole filling, shrinking); scikit-image supplies Otsu, multi-Otsu and
 minimum cross-entropy (Li) thresholds as CellProfiler 4 uses them. Thresholds apply to
 the image scaled as CellProfiler scales it (uint8 / 255, uint16 / 65535, floats as given),
-so ``manual_threshold`` and the bounds read like CellProfiler's settings.
+so ``manual_threshold`` and the bounds read like CellProfiler's settings. Filtering and
+relating object sets live in ``functions.relations``.
 """
+
+from __future__ import annotations
 
 import math
 from typing import Literal
