@@ -61,6 +61,20 @@ def test_primary_objects_find_each_synthetic_nucleus(site, method, scope):
     assert np.median(best) > 0.7  # the stain's blurred rim is split differently by each
 
 
+def test_adaptive_threshold_recovers_nuclei_dimmed_by_uneven_illumination(site):
+    ramp = np.linspace(0.1, 1.0, site.nuclei.shape[1])[None, :]  # 10x dimmer on the left
+    dna = (site.image[0] * ramp).astype(np.uint16)
+    found = {
+        scope: matched_iou(
+            identify_primary_objects(dna, threshold_scope=scope, exclude_border=False)[0],
+            site.nuclei,
+        )[1]
+        for scope in ("global", "adaptive")
+    }
+    assert found["global"] < site.nuclei.max()
+    assert found["adaptive"] > found["global"]
+
+
 def test_manual_threshold_is_in_cellprofiler_units():
     plane = np.zeros((60, 60), dtype=np.uint8)
     yy, xx = np.mgrid[:60, :60]
