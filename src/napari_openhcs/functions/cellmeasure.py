@@ -188,7 +188,9 @@ def object_features(
     columns: dict[str, np.ndarray] = {"ObjectNumber": numbers.astype(np.int64)}
     if numbers.size == 0:
         return pa.table(columns)
-    masks = relabel_sequential(labels.astype(np.int32, copy=False))[0]
+    masks = labels.astype(np.int32, copy=False)
+    if int(numbers[-1]) != numbers.size:  # cp_measure needs labels 1..N without gaps
+        masks = relabel_sequential(masks)[0]
     core = (
         get_core_measurements_3d(legacy=legacy, sanitize=False)
         if volumetric
