@@ -335,10 +335,12 @@ def measure_cells(
 
     Parameters
     ----------
-    labels : (1, y, x) or (z, y, x) ndarray of int
-        The objects (one plane, or a volume with ``volumetric``).
+    labels : (n, y, x) ndarray of int
+        The objects: one plane, planes measured one by one, or a volume with
+        ``volumetric``.
     intensity : ndarray
-        The channels to measure: ``(c, y, x)`` (or ``(c, z, y, x)`` for volumes).
+        The channels to measure: ``(c, y, x)`` for one plane (or ``(c, z, y, x)`` for a
+        volume); for ``n`` planes, one intensity plane each.
     compartment : str
         The object set's name: ``Nuclei``, ``Cells``, ``Cytoplasm``, ...
     channels : tuple of str, optional
@@ -365,13 +367,21 @@ def measure_cells(
     >>> table.column("Cells_Intensity_IntegratedIntensity_DNA").to_pylist()
     [16.0]
     """
-    table = object_features(
-        labels,
-        intensity,
-        compartment=compartment,
-        channels=channels,
-        families=families,
-        volumetric=volumetric,
-        legacy=legacy,
-    )
-    return np.asarray(labels), table
+    import pyarrow as pa
+
+    labels = np.asarray(labels)
+    intensity = np.asarray(intensity)
+    options = dict(compartment=compartment, channels=channels, families=families, legacy=legacy)
+    if volumetric or labels.ndim == 2 or labels.shape[0] == 1:
+        return labels, object_features(labels, intensity, volumetric=volumetric, **options)
+    # A stack of planes (objects numbered across it): each plane with its own intensity.
+    if intensity.shape != labels.shape:
+        raise ValueError(
+            f"measure_cells: {labels.shape[0]} label planes need one intensity plane each; "
+            f"got intensity of shape {intensity.shape} (or set volumetric=True)"
+        )
+    tables = [
+        object_features(lab, pix, **options) for lab, pix in zip(labels, intensity, strict=True)
+    ]
+    measured = [t for t in tables if t.num_rows] or tables[:1]
+    return labels, pa.concat_tables(measured)

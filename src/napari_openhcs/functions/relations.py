@@ -54,11 +54,17 @@ def filter_objects(
     """
     stack = as_stack(np.asarray(labels), "labels").astype(np.int32, copy=False)
     count = int(stack.max()) if stack.size else 0
+    if count == 0:
+        return stack.copy()
     per_object = np.full(count + 1, np.nan)
     if values is None:
+        import pyarrow as pa
+
         from napari_openhcs.functions.cellmeasure import measure_shape
 
-        values = measure_shape(stack)
+        # Objects are numbered across the stack, each within its plane.
+        planes = [measure_shape(plane) for plane in stack if plane.any()]
+        values = pa.concat_tables(planes) if planes else measure_shape(stack[0])
     if hasattr(values, "column_names"):
         numbers = np.asarray(values.column("ObjectNumber").to_numpy(), dtype=np.int64)
         column = next(
