@@ -198,3 +198,15 @@ def test_measure_cells_is_a_step_that_passes_labels_through():
     assert table.num_rows == site.nuclei.max()
     assert "Nuclei_Intensity_MeanIntensity_DNA" in table.column_names
     assert not [n for n in table.column_names if "Texture" in n]  # texture is opt-in
+
+
+def test_measure_cells_measures_a_stack_plane_by_plane():
+    labels = np.zeros((2, 10, 10), dtype=np.int32)
+    labels[0, 1:3, 1:3] = 1
+    labels[1, 4:8, 4:8] = 2  # objects are numbered across the stack
+    intensity = np.stack([np.full((10, 10), 255, np.uint8), np.full((10, 10), 51, np.uint8)])
+    _, table = measure_cells(labels, intensity, channels=("DNA",))
+    assert table.column("ObjectNumber").to_pylist() == [1, 2]
+    assert table.column("Cells_AreaShape_Area").to_pylist() == [4.0, 16.0]
+    means = table.column("Cells_Intensity_MeanIntensity_DNA").to_numpy()
+    np.testing.assert_allclose(means, [1.0, 0.2])

@@ -288,3 +288,8 @@ def test_object_functions_are_listed_with_their_choices_and_bounds(tmp_path):
     assert secondary["method"]["choices"] == ["propagation", "watershed_image", "distance"]
     for name in ("identify_tertiary_objects", "filter_objects", "relate_objects", "measure_cells"):
         assert listed[name]["available"]
+
+
+def test_filter_objects_passes_empty_labels_through():
+    empty = np.zeros((1, 8, 8), dtype=np.int32)
+    assert not filter_objects(empty, minimum=5).any()
