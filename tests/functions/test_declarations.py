@@ -19,6 +19,12 @@ EXPECTED = {
     "measure_objects": ("stack", "measurement", "labels", ("measurements",)),
     "estimate_flatfield": ("stack", "background", "image", ()),
     "correct_flatfield": ("stack", "background", "image", ()),
+    "identify_primary_objects": ("stack", "segmentation", "labels", ()),
+    "identify_secondary_objects": ("stack", "segmentation", "labels", ()),
+    "identify_tertiary_objects": ("stack", "segmentation", "labels", ()),
+    "filter_objects": ("stack", "segmentation", "labels", ()),
+    "relate_objects": ("stack", "measurement", "labels", ("child_parents", "child_counts")),
+    "measure_cells": ("stack", "measurement", "labels", ("measurements",)),
 }
 
 

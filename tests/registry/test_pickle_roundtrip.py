@@ -27,7 +27,14 @@ MAX_PICKLE_BYTES = 200
 
 #: Test inputs of functions outside the reviewed lists whose image is not a float image (the
 #: image, then each image parameter; further image parameters get float images).
-OWN_INPUT_KINDS = {"napari_openhcs.functions.measure_objects": ("labels", "float")}
+OWN_INPUT_KINDS = {
+    "napari_openhcs.functions.measure_objects": ("labels", "float"),
+    "napari_openhcs.functions.identify_secondary_objects": ("float", "labels"),
+    "napari_openhcs.functions.identify_tertiary_objects": ("labels", "labels"),
+    "napari_openhcs.functions.filter_objects": ("labels",),
+    "napari_openhcs.functions.relate_objects": ("labels", "labels"),
+    "napari_openhcs.functions.measure_cells": ("labels", "float"),
+}
 
 #: Functions whose result legitimately differs between two calls (none so far).
 NONDETERMINISTIC: set[str] = set()

@@ -11,12 +11,19 @@ scikit-image and SciPy are imported inside the functions that use them.
 """
 
 from napari_openhcs.functions.background import tophat_background
+from napari_openhcs.functions.cellmeasure import measure_cells
 from napari_openhcs.functions.composite import composite
 from napari_openhcs.functions.counting import count_objects
 from napari_openhcs.functions.exposure import percentile_normalize
 from napari_openhcs.functions.flatfield import correct_flatfield, estimate_flatfield
 from napari_openhcs.functions.measure import measure_objects
+from napari_openhcs.functions.objects import (
+    identify_primary_objects,
+    identify_secondary_objects,
+    identify_tertiary_objects,
+)
 from napari_openhcs.functions.projection import max_projection, mean_projection
+from napari_openhcs.functions.relations import filter_objects, relate_objects
 from napari_openhcs.functions.threshold import threshold
 
 __all__ = [
@@ -24,10 +31,16 @@ __all__ = [
     "correct_flatfield",
     "count_objects",
     "estimate_flatfield",
+    "filter_objects",
+    "identify_primary_objects",
+    "identify_secondary_objects",
+    "identify_tertiary_objects",
     "max_projection",
     "mean_projection",
+    "measure_cells",
     "measure_objects",
     "percentile_normalize",
+    "relate_objects",
     "threshold",
     "tophat_background",
 ]

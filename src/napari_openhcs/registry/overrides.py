@@ -99,6 +99,33 @@ OVERRIDES: dict[str, dict[str, dict | None]] = {
         "min_distance": _i(5, 1, 200),
         "min_area": _i(20, 0, 1_000_000),
     },
+    # Object functions (functions/objects.py, cellmeasure.py): CellProfiler's ranges.
+    "napari_openhcs.functions.identify_primary_objects": {
+        "adaptive_window": _i(50, 10, 1000),
+        "threshold_smoothing": _f(1.0, 0.0, 50.0),
+        "correction_factor": _f(1.0, 0.0, 10.0),
+        "lower_bound": _f(0.0, 0.0, 1.0),
+        "upper_bound": _f(1.0, 0.0, 1.0),
+        "manual_threshold": _f(0.5, 0.0, 1.0),
+        "min_diameter": _f(10.0, 1.0, 1000.0),
+        "max_diameter": _f(40.0, 1.0, 10000.0),
+        "min_seed_distance": _i(0, 0, 500),
+    },
+    "napari_openhcs.functions.identify_secondary_objects": {
+        "regularization": _f(0.05, 0.0, 1000.0),
+        "distance": _i(10, 0, 1000),
+        "adaptive_window": _i(50, 10, 1000),
+        "threshold_smoothing": _f(0.0, 0.0, 50.0),
+        "correction_factor": _f(1.0, 0.0, 10.0),
+        "lower_bound": _f(0.0, 0.0, 1.0),
+        "upper_bound": _f(1.0, 0.0, 1.0),
+        "manual_threshold": _f(0.5, 0.0, 1.0),
+    },
+    "napari_openhcs.functions.filter_objects": {
+        "values": None,
+        "minimum": {"annotation": "float", "optional": True, "bounds": (-1e12, 1e12)},
+        "maximum": {"annotation": "float", "optional": True, "bounds": (-1e12, 1e12)},
+    },
 }
 
 

@@ -1,0 +1,140 @@
+"""Single-cell tables and per-well profiles in the layout pycytominer reads.
+
+The single-cell table follows what CytoTable produces from CellProfiler output: one row per
+cell, ``Metadata_Plate``, ``Metadata_Well``, ``Metadata_Site``, ``Metadata_ObjectNumber``,
+the parent numbers (``Metadata_Cells_Parent_Nuclei``, ``Metadata_Cytoplasm_Parent_Cells``,
+``Metadata_Cytoplasm_Parent_Nuclei``), then every compartment's features, already named
+``<Compartment>_<Family>_...`` (see ``functions.cellmeasure``). pycytominer's
+``infer_cp_features`` finds exactly those feature columns, and ``aggregate``, ``annotate``,
+``normalize`` and ``feature_select`` take the tables as they are.
+
+Compartments join on the object number: the object functions number a cell like the
+nucleus it grew from and its cytoplasm like the cell, so the parent numbers are the
+cell's own number wherever that nucleus or cytoplasm exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+__all__ = ["METADATA_COLUMNS", "feature_columns", "single_cell_table", "well_profiles"]
+
+METADATA_COLUMNS = ("Metadata_Plate", "Metadata_Well", "Metadata_Site", "Metadata_ObjectNumber")
+#: Parent columns of the joined layout: (child compartment, parent compartment).
+_PARENTS = (("Cells", "Nuclei"), ("Cytoplasm", "Cells"), ("Cytoplasm", "Nuclei"))
+
+
+def feature_columns(
+    table: pa.Table, compartments: Sequence[str] = ("Cells", "Cytoplasm", "Nuclei")
+):
+    """The columns of ``table`` that are features (``<Compartment>_...``), in order."""
+    prefixes = tuple(f"{c}_" for c in compartments)
+    return [n for n in table.column_names if n.startswith(prefixes)]
+
+
+def single_cell_table(
+    compartments: Mapping[str, pa.Table],
+    *,
+    plate: str,
+    well: str,
+    site: int,
+    rows: str = "Cells",
+) -> pa.Table:
+    """Join one site's per-compartment measurements into one row per ``rows`` object.
+
+    Parameters
+    ----------
+    compartments : mapping of str to pyarrow.Table
+        ``{"Nuclei": ..., "Cells": ..., "Cytoplasm": ...}``, each with ``ObjectNumber`` and
+        features named with that compartment's prefix (``measure_cells`` tables).
+    plate, well, site
+        Where the site is: plate name, well (``B03``) and site number.
+    rows : str
+        The compartment whose objects are the rows (``Cells``; a pipeline without cells
+        uses its primary objects).
+
+    Returns
+    -------
+    pyarrow.Table
+        Metadata columns, parent numbers (0 where a cell has no such object, e.g. a cell
+        that equals its nucleus has no cytoplasm), then the features of ``rows`` and of the
+        other compartments in the order given; features of a missing object are null.
+
+    Examples
+    --------
+    >>> cells = pa.table({"ObjectNumber": [1, 2], "Cells_AreaShape_Area": [50.0, 60.0]})
+    >>> nuclei = pa.table({"ObjectNumber": [1, 2], "Nuclei_AreaShape_Area": [20.0, 25.0]})
+    >>> t = single_cell_table({"Cells": cells, "Nuclei": nuclei}, plate="P1", well="A01", site=1)
+    >>> t.column_names[:5]
+    ['Metadata_Plate', 'Metadata_Well', 'Metadata_Site', 'Metadata_ObjectNumber', 'Metadata_Cells_Parent_Nuclei']
+    """
+    if rows not in compartments:
+        raise ValueError(f"no {rows!r} table among the compartments {sorted(compartments)}")
+    numbers = np.asarray(compartments[rows].column("ObjectNumber").to_numpy(), dtype=np.int64)
+    n = numbers.size
+    columns: dict[str, pa.Array] = {
+        "Metadata_Plate": pa.array([plate] * n, pa.string()),
+        "Metadata_Well": pa.array([well] * n, pa.string()),
+        "Metadata_Site": pa.array(np.full(n, int(site), dtype=np.int64)),
+        "Metadata_ObjectNumber": pa.array(numbers),
+    }
+    present = {
+        name: set(table.column("ObjectNumber").to_pylist()) for name, table in compartments.items()
+    }
+    for child, parent in _PARENTS:
+        if child in compartments and parent in compartments:
+            parent_of = (
+                numbers
+                if child == rows
+                else np.where(np.isin(numbers, list(present[child])), numbers, 0)
+            )
+            mine = np.where(np.isin(numbers, list(present[parent])), parent_of, 0)
+            columns[f"Metadata_{child}_Parent_{parent}"] = pa.array(mine.astype(np.int64))
+    order = [rows] + [name for name in compartments if name != rows]
+    for name in order:
+        table = compartments[name]
+        own = np.asarray(table.column("ObjectNumber").to_numpy(), dtype=np.int64)
+        index = {number: i for i, number in enumerate(own)}
+        take = pa.array([index.get(number) for number in numbers], pa.int64())
+        for column in table.column_names:
+            if column != "ObjectNumber":
+                columns[column] = table.column(column).take(take)
+    return pa.table(columns)
+
+
+def well_profiles(
+    single_cells: pa.Table,
+    *,
+    strata: Sequence[str] = ("Metadata_Plate", "Metadata_Well"),
+    operation: str = "median",
+) -> pa.Table:
+    """Per-well profiles: the median (or mean) of every feature over the well's cells, and
+    ``Metadata_Object_Count``, one row per well in sorted order (as pycytominer's
+    ``aggregate`` gives them). Nulls are skipped.
+
+    Examples
+    --------
+    >>> t = pa.table({"Metadata_Plate": ["P"] * 3, "Metadata_Well": ["A01", "A01", "B02"],
+    ...               "Cells_AreaShape_Area": [1.0, 3.0, 5.0]})
+    >>> well_profiles(t).column("Cells_AreaShape_Area").to_pylist()
+    [2.0, 5.0]
+    """
+    if operation not in ("median", "mean"):
+        raise ValueError(f"operation must be 'median' or 'mean', got {operation!r}")
+    reduce = np.nanmedian if operation == "median" else np.nanmean
+    keys = [single_cells.column(s).to_pylist() for s in strata]
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(zip(*keys, strict=True)):
+        groups.setdefault(key, []).append(i)
+    ordered = sorted(groups)
+    columns: dict[str, list | np.ndarray] = {
+        s: [key[j] for key in ordered] for j, s in enumerate(strata)
+    }
+    for name in feature_columns(single_cells):
+        values = single_cells.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+        columns[name] = np.array([reduce(values[groups[key]]) for key in ordered])
+    columns["Metadata_Object_Count"] = np.array([len(groups[k]) for k in ordered], np.int64)
+    return pa.table(columns)
