@@ -139,8 +139,6 @@ def same_colour(a, b, tolerance=8):
 def test_the_selected_well_keeps_its_colour_inside_an_outline(heatmap, qtbot):
     from qtpy.QtCore import Qt
 
-    from napari_openhcs.gui._heatmap import OUTLINE
-
     heatmap.resize(500, 360)
     qtbot.wait(20)
     table = heatmap.table
@@ -155,5 +153,10 @@ def test_the_selected_well_keeps_its_colour_inside_an_outline(heatmap, qtbot):
     colour = item.background().color()
     centre = image.pixelColor(rect.center())
     assert same_colour(centre, colour)  # not covered by a selection highlight
-    assert same_colour(image.pixelColor(rect.left() + 2, rect.center().y()), OUTLINE)
+    edge = image.pixelColor(rect.left() + 2, rect.center().y())
+    assert not same_colour(edge, colour, tolerance=40)  # an outline around it
+    other = table.item(2, 7)  # C08, not selected: no outline
+    other_rect = table.visualItemRect(other)
+    other_edge = image.pixelColor(other_rect.left() + 2, other_rect.center().y())
+    assert same_colour(other_edge, other.background().color())
     assert heatmap.selection.text() == "C06: count = 32"
