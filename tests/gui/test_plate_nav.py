@@ -30,7 +30,7 @@ def test_opening_a_plate_fills_the_grid_and_loads_the_first_well_lazily(nav, pla
     assert nav.open_path(plate)
     assert nav.grid.item(0, 0).text() == "A01" and nav.grid.item(1, 2).text() == "B03"
     assert nav.grid.item(0, 1) is None  # no such well in the plate
-    layers = [x for x in nav.viewer.layers if x.name.startswith("plate: ")]
+    layers = [x for x in nav.viewer.layers if "channel" in x.metadata.get("openhcs", {})]
     assert len(layers) == 2
     assert isinstance(layers[0].data, da.Array)  # read on demand
     assert layers[0].metadata["openhcs"]["well"] == "A01"
@@ -48,7 +48,7 @@ def test_choosing_a_well_updates_layers_in_place_and_the_selection(nav, plate):
     assert nav.session.site == 2
     assert nav.viewer.dims.current_step[0] == 1
     nav.channel.setCurrentIndex(2)  # channel 2 only
-    visible = [x.visible for x in nav.viewer.layers if x.name.startswith("plate: ")]
+    visible = [x.visible for x in nav.viewer.layers if "channel" in x.metadata.get("openhcs", {})]
     assert visible == [False, True]
 
 

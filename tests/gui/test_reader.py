@@ -30,7 +30,7 @@ def test_reader_opens_first_well_one_layer_per_channel(plate):
     layers = reader(str(plate))
     assert [kind for _, _, kind in layers] == ["image", "image"]
     names = [kw["name"] for _, kw, _ in layers]
-    assert names == [f"A01 {index.channel_names[c]}" for c in index.channels]
+    assert names == [f"A01 s1 {index.channel_names[c]}" for c in index.channels]
     for (data, kwargs, _), channel in zip(layers, index.channels, strict=True):
         assert data.shape == (2, 1, 2, 64, 64)
         assert kwargs["scale"][3:] == pytest.approx(index.pixel_size)

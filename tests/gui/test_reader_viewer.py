@@ -25,7 +25,7 @@ def test_viewer_opens_a_plate_with_channels_and_scale(make_napari_viewer, plate)
     before = tree_checksum(plate)
     viewer = make_napari_viewer()
     layers = viewer.open(str(plate), plugin=PLUGIN)
-    names = [f"A01 {index.channel_names[c]}" for c in index.channels]
+    names = [f"A01 s1 {index.channel_names[c]}" for c in index.channels]
     assert [layer.name for layer in layers] == names
     assert [layer.name for layer in viewer.layers] == names
     for layer in layers:
@@ -75,5 +75,5 @@ def test_viewer_loads_the_sample_plate(make_napari_viewer, tmp_path, monkeypatch
     monkeypatch.setattr(_sample_data.tempfile, "gettempdir", lambda: str(tmp_path))
     viewer = make_napari_viewer()
     viewer.open_sample(PLUGIN, "synthetic_plate")
-    assert [layer.name for layer in viewer.layers] == ["A01 DAPI", "A01 FITC"]
+    assert [layer.name for layer in viewer.layers] == ["A01 s1 DAPI", "A01 s1 FITC"]
     assert viewer.layers[0].data.shape == (2, 1, 3, 256, 256)

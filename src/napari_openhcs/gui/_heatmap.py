@@ -1,12 +1,33 @@
-"""A plate heat map of one per-well measurement; clicking a well emits it."""
+"""A plate heat map of one per-well measurement; clicking a well emits it.
+
+The whole plate fits the widget (cells shrink with it, never a scroll bar); a colour bar
+gives the measurement's range; the selected well keeps its colour and gets an outline.
+"""
 
 from __future__ import annotations
 
 import math
 
-from qtpy.QtCore import Signal
-from qtpy.QtGui import QBrush, QColor
-from qtpy.QtWidgets import QComboBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from qtpy.QtCore import QModelIndex, Qt, Signal
+from qtpy.QtGui import QBrush, QColor, QLinearGradient, QPainter, QPen, QPixmap
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+#: Smallest cell of the grid (px): a 96-well plate needs about 12·22 × 8·16 px.
+CELL_W, CELL_H = 22, 16
+OUTLINE = QColor(255, 64, 160)  # magenta: not on the ramp, visible on dark and light cells
 
 # A short perceptual ramp (dark blue → teal → yellow), interpolated linearly.
 _RAMP = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
@@ -29,6 +50,24 @@ def _row_col(well: str) -> tuple[int, int]:
     return row - 1, int(well[len(letters) :]) - 1
 
 
+class _OutlineDelegate(QStyledItemDelegate):
+    """Paints cells as usual, then an outline around the selected well."""
+
+    def __init__(self, heatmap: PlateHeatMap) -> None:
+        super().__init__(heatmap)
+        self.heatmap = heatmap
+
+    def paint(self, painter: QPainter, option, index: QModelIndex) -> None:
+        option = QStyleOptionViewItem(option)  # no hover or focus tint over the colour
+        option.state &= ~(QStyle.StateFlag.State_MouseOver | QStyle.StateFlag.State_HasFocus)
+        super().paint(painter, option, index)
+        if (index.row(), index.column()) == self.heatmap.selected_cell():
+            painter.save()
+            painter.setPen(QPen(OUTLINE, 3))
+            painter.drawRect(option.rect.adjusted(1, 1, -2, -2))
+            painter.restore()
+
+
 class PlateHeatMap(QWidget):
     """Wells coloured by a chosen column of ``wells.csv``."""
 
@@ -41,13 +80,61 @@ class PlateHeatMap(QWidget):
         self.measure.currentTextChanged.connect(self._paint)
         self.table = QTableWidget()
         self.table.cellClicked.connect(self._clicked)
-        self.table.setMinimumHeight(120)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.setItemDelegate(_OutlineDelegate(self))
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
+            header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+            header.setMinimumSectionSize(1)
+        self.legend_min = QLabel()
+        self.legend_max = QLabel()
+        self.legend_bar = QLabel()
+        self.legend_bar.setToolTip("Colour scale of the measurement: low (left) to high (right)")
+        self.selection = QLabel()
+        self.selection.setMinimumHeight(self.selection.fontMetrics().height())  # no jump on click
+        legend = QHBoxLayout()
+        legend.addWidget(self.legend_min)
+        legend.addWidget(self.legend_bar, 1)
+        legend.addWidget(self.legend_max)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.measure)
         layout.addWidget(self.table)
+        layout.addLayout(legend)
+        layout.addWidget(self.selection)
         self.rows: dict[str, dict] = {}
         self.shape = (8, 12)
+        self.selected: str | None = None
+        self._fit()
+
+    def selected_cell(self) -> tuple[int, int] | None:
+        return _row_col(self.selected) if self.selected else None
+
+    def set_selected(self, well: str | None) -> None:
+        """Outline ``well`` (the navigator's well); its colour stays visible."""
+        if well != self.selected:
+            self.selected = well
+            self._describe_selection()
+            self.table.viewport().update()
+
+    def _describe_selection(self) -> None:
+        v = self.values().get(self.selected) if self.selected else None
+        key = self.measure.currentText()
+        self.selection.setText(f"{self.selected}: {key} = {v:.4g}" if v is not None else "")
+
+    def _fit(self) -> None:
+        """Size the grid so that every well shows (no scrolling) and cells fill the width."""
+        nrows, ncols = self.shape
+        self.table.verticalHeader().setDefaultSectionSize(CELL_H)
+        v_header = self.table.verticalHeader().sizeHint().width()
+        h_header = self.table.horizontalHeader().sizeHint().height()
+        frame = 2 * self.table.frameWidth()
+        self.table.setMinimumSize(
+            v_header + ncols * CELL_W + frame, h_header + nrows * CELL_H + frame
+        )
 
     def set_data(self, rows: list[dict], shape: tuple[int, int]) -> None:
         """``rows`` as read from ``wells.csv`` (one dict per well), plate ``(rows, columns)``."""
@@ -82,23 +169,38 @@ class PlateHeatMap(QWidget):
         self.table.setColumnCount(ncols)
         self.table.setVerticalHeaderLabels([chr(65 + i) for i in range(nrows)])
         self.table.setHorizontalHeaderLabels([str(i + 1) for i in range(ncols)])
-        for i in range(ncols):
-            self.table.setColumnWidth(i, 34)
+        self._fit()
         values = self.values()
+        lo = hi = None
         if values:
             lo, hi = min(values.values()), max(values.values())
             for well, v in values.items():
                 r, c = _row_col(well)
-                item = QTableWidgetItem(f"{v:.3g}")
+                item = QTableWidgetItem()
                 item.setToolTip(f"{well}: {self.measure.currentText()} = {v}")
-                color = ramp(0.5 if hi == lo else (v - lo) / (hi - lo))
-                item.setBackground(QBrush(color))
-                item.setForeground(QBrush(QColor("black" if color.lightness() > 128 else "white")))
+                item.setBackground(QBrush(ramp(0.5 if hi == lo else (v - lo) / (hi - lo))))
                 self.table.setItem(r, c, item)
+        self._paint_legend(lo, hi)
+        self._describe_selection()
+
+    def _paint_legend(self, lo: float | None, hi: float | None) -> None:
+        self.legend_min.setText("" if lo is None else f"{lo:.3g}")
+        self.legend_max.setText("" if hi is None else f"{hi:.3g}")
+        self.legend_bar.setVisible(lo is not None)
+        pixmap = QPixmap(160, 12)
+        painter = QPainter(pixmap)
+        gradient = QLinearGradient(0, 0, 160, 0)
+        for i, rgb in enumerate(_RAMP):
+            gradient.setColorAt(i / (len(_RAMP) - 1), QColor(*rgb))
+        painter.fillRect(pixmap.rect(), gradient)
+        painter.end()
+        self.legend_bar.setPixmap(pixmap)
+        self.legend_bar.setScaledContents(True)
 
     def _clicked(self, row: int, column: int) -> None:
         well = f"{chr(65 + row)}{column + 1:02d}"
         if well in self.rows:
+            self.set_selected(well)
             self.well_clicked.emit(well)
 
 

@@ -45,9 +45,44 @@ def get_reader(path: str | list[str]):
         path = path[0]
     try:
         kind = sniff(Path(path))
+        parent = plate_above(Path(path)) if kind != "image" else None
     except Exception:  # a reader must decline quietly, whatever the folder holds
         return None
+    if parent is not None:  # a folder inside a plate (TimePoint_1, ZStep_2): name the plate
+        return _inside_plate_reader(parent)
     return read_openhcs if kind is not None else None
+
+
+def plate_above(path: Path, levels: int = 3) -> Path | None:
+    """The plate folder ``path`` lies inside (up to ``levels`` folders up), else None.
+
+    ImageXpress keeps its images in ``TimePoint_1/ZStep_2`` subfolders; opening one of them
+    is almost always meant as opening the plate.
+    """
+    path = Path(path).absolute()
+    if not path.is_dir():
+        return None
+    for parent in list(path.parents)[:levels]:
+        if parent == parent.parent:  # the file-system root is never a plate
+            break
+        if sniff(parent) == "plate":
+            return parent
+    return None
+
+
+def inside_plate_message(path: str | Path, parent: Path) -> str:
+    return f"{path} is a folder inside the plate {parent}: open {parent} instead."
+
+
+def _inside_plate_reader(parent: Path):
+    def refuse(path):
+        from napari_openhcs.errors import PlateError
+
+        if isinstance(path, list | tuple):
+            path = path[0]
+        raise PlateError(inside_plate_message(path, parent))
+
+    return refuse
 
 
 def sniff(path: Path) -> str | None:
@@ -102,7 +137,25 @@ def read_openhcs(path: str | list[str]) -> list[LayerData]:
     path = Path(path)
     if sniff(path) == "image":
         return read_image_layers(path)
-    return read_plate_layers(path)
+    layers = read_plate_layers(path)
+    show_plate_dock()
+    return layers
+
+
+def show_plate_dock() -> None:
+    """Open (or raise) the Plate dock of the current viewer, so File → Open fills it.
+
+    The dock adopts the plate when napari adds the layers this reader returns; outside a
+    napari window (scripts, tests of the reader alone) this does nothing.
+    """
+    try:
+        import napari
+
+        viewer = napari.current_viewer()
+        if viewer is not None and getattr(viewer, "window", None) is not None:
+            viewer.window.add_plugin_dock_widget("napari-openhcs", "Plate")
+    except Exception:  # noqa: BLE001 - the layers still open without the dock
+        return
 
 
 def read_plate_layers(path: str | Path, well: str | None = None) -> list[LayerData]:
@@ -118,8 +171,8 @@ def read_plate_layers(path: str | Path, well: str | None = None) -> list[LayerDa
     Returns
     -------
     list of (data, kwargs, "image")
-        ``data`` is a dask array ``(site, t, z, y, x)``; ``kwargs`` hold ``name`` (the
-        channel name), ``colormap``, ``blending``, ``scale`` (z step and pixel size in
+        ``data`` is a dask array ``(site, t, z, y, x)``; ``kwargs`` hold ``name`` (well,
+        first site and channel name: ``"A01 s1 DAPI"``), ``colormap``, ``blending``, ``scale`` (z step and pixel size in
         micrometres where the plate gives them, else 1), ``axis_labels`` and ``metadata``.
 
     Raises
@@ -143,7 +196,7 @@ def read_plate_layers(path: str | Path, well: str | None = None) -> list[LayerDa
         data = _well_channel_array(index, well, channel)
         name = index.channel_names.get(channel) or f"ch{channel}"
         kwargs = {
-            "name": f"{well} {name}",
+            "name": layer_name(well, index.sites[0] if index.sites else 1, name),
             "colormap": _colormap(index.channel_colors.get(channel), i),
             "blending": "additive",
             "scale": scale,
@@ -162,6 +215,19 @@ def read_plate_layers(path: str | Path, well: str | None = None) -> list[LayerDa
         }
         layers.append((data, kwargs, "image"))
     return layers
+
+
+def layer_name(well: str, site: int, channel_name: str) -> str:
+    """The name of a plate layer: where it is and what it shows (``"A01 s1 DAPI"``)."""
+    return f"{well} s{site} {channel_name}"
+
+
+def plate_layer_meta(layer: Any) -> dict | None:
+    """The ``openhcs`` metadata of a raw plate layer (one channel of one well), else None."""
+    meta = getattr(layer, "metadata", {}).get("openhcs", {})
+    if "plate" in meta and "channel" in meta and "well" in meta:
+        return meta
+    return None
 
 
 def _well_channel_array(index, well: str, channel: int):

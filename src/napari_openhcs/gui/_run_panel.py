@@ -69,6 +69,7 @@ class RunPanel(QGroupBox):
         self.status.horizontalHeader().setStretchLastSection(True)
         self.heatmap = PlateHeatMap()
         self.heatmap.well_clicked.connect(self.open_output_well)
+        session.selection_changed.connect(lambda: self.heatmap.set_selected(session.well))
         self.run_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.progress_event.connect(self._on_event)
@@ -242,14 +243,21 @@ class RunPanel(QGroupBox):
             self.open_output_well(well or report.finished[0])
 
     def open_output_well(self, well: str) -> None:
-        """Show ``well`` of the run's output plate as layers (image and labels)."""
+        """Show ``well`` of the run's output plate (images and labels) on the raw layers' axes,
+        and move the navigator and the raw layers to that well (the site stays)."""
         from napari.utils.notifications import show_error
 
         from napari_openhcs.gui._launch import add_output_well
+        from napari_openhcs.gui._layers import show_output_well
 
         if self.report is None:
             return
         try:
-            add_output_well(self.viewer, Path(self.report.out), well)
+            if self.session.index is not None:
+                show_output_well(self.viewer, Path(self.report.out), well, self.session.index)
+            else:
+                add_output_well(self.viewer, Path(self.report.out), well)
         except Exception as exc:  # noqa: BLE001 - shown to the user
             show_error(f"Cannot open the output of {well}: {exc}")
+        if self.session.index is not None and well in self.session.index.wells:
+            self.session.select(well=well)

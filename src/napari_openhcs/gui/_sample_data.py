@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from napari_openhcs.gui._reader import LayerData, read_plate_layers
+from napari_openhcs.gui._reader import LayerData, read_plate_layers, show_plate_dock
 
 #: Folder (under the system temp folder) holding the sample plate once written.
 SAMPLE_NAME = "napari-openhcs-sample-plate"
@@ -22,7 +22,9 @@ def sample_plate() -> list[LayerData]:
     list of (data, kwargs, "image")
         One lazy image layer per channel, axes ``(site, t, z, y, x)``.
     """
-    return read_plate_layers(sample_plate_path())
+    layers = read_plate_layers(sample_plate_path())
+    show_plate_dock()
+    return layers
 
 
 def sample_plate_path(folder: str | Path | None = None) -> Path:

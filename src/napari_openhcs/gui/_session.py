@@ -41,6 +41,12 @@ class Session(QObject):
         self.plate_changed.emit()
         self.selection_changed.emit()
 
+    def clear_plate(self) -> None:
+        """Forget the plate (a folder that is not a plate was opened instead)."""
+        self.plate_path = self.index = self.well = self.site = self.timepoint = None
+        self.plate_changed.emit()
+        self.selection_changed.emit()
+
     def select(self, well: str | None = None, site: int | None = None, timepoint=None) -> None:
         """Change the selected well, site and/or timepoint (``None`` keeps the current one)."""
         changed = False
