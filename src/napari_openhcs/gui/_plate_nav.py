@@ -30,9 +30,7 @@ class PlateNavigator(QWidget):
 
     def __init__(self, napari_viewer: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from napari_openhcs.gui._session import get_session
-
-        from napari_openhcs.gui._session import unwrap_viewer
+        from napari_openhcs.gui._session import get_session, unwrap_viewer
 
         self.viewer = napari_viewer
         self._real = unwrap_viewer(napari_viewer)  # events and the dims sliders live here

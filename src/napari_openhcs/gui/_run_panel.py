@@ -227,5 +227,9 @@ class RunPanel(QGroupBox):
         s = self.session
         self.heatmap.set_selected(s.well)
         finished = self.report.finished if self.report is not None else []
-        if s.well in finished and s.well != self._output_well and s.plate_path == self._output_plate:
+        if (
+            s.well in finished
+            and s.well != self._output_well
+            and s.plate_path == self._output_plate
+        ):
             self.open_output_well(s.well)
