@@ -85,6 +85,10 @@ def test_outputs_share_the_raw_axes_and_the_heat_map_moves_everything(
             np.asarray(labels._slice.image.raw), field_labels(tmp_path / "out", "B02", 1)
         )
         assert panel.heatmap.selected == "B02"
+        # and choosing A01 in the navigator brings A01's outputs back, outlined on the map
+        nav.grid.cellClicked.emit(0, 0)
+        assert all(x.name.startswith("output: A01 ") for x in output_layers(viewer))
+        assert panel.heatmap.selected == "A01"
     finally:
         dock.preview.close()
         dock.run_panel.close_executor()

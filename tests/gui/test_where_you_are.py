@@ -97,9 +97,7 @@ def test_a_subfolder_of_a_plate_names_its_parent(make_napari_viewer, plates):
     assert len(viewer.layers) == 0
 
 
-def test_layers_name_well_site_and_channel_and_sliders_have_axis_names(
-    make_napari_viewer, plates
-):
+def test_layers_name_well_site_and_channel_and_sliders_have_axis_names(make_napari_viewer, plates):
     from napari_openhcs.plates import open_plate
 
     first, _ = plates

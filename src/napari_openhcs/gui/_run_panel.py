@@ -69,7 +69,9 @@ class RunPanel(QGroupBox):
         self.status.horizontalHeader().setStretchLastSection(True)
         self.heatmap = PlateHeatMap()
         self.heatmap.well_clicked.connect(self.open_output_well)
-        session.selection_changed.connect(lambda: self.heatmap.set_selected(session.well))
+        session.selection_changed.connect(self._follow_selection)
+        self._output_well: str | None = None
+        self._output_plate: str | None = None  # the raw plate the shown outputs come from
         self.run_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.progress_event.connect(self._on_event)
@@ -235,6 +237,7 @@ class RunPanel(QGroupBox):
         from napari_openhcs.execution.records import read_csv_rows
 
         table = Path(report.out) / "wells.csv"
+        self._output_plate, self._output_well = self.session.plate_path, None
         if table.exists():
             idx = self.session.index
             self.heatmap.set_data(read_csv_rows(table), (idx.rows, idx.columns))
@@ -259,5 +262,18 @@ class RunPanel(QGroupBox):
                 add_output_well(self.viewer, Path(self.report.out), well)
         except Exception as exc:  # noqa: BLE001 - shown to the user
             show_error(f"Cannot open the output of {well}: {exc}")
+        self._output_well = well
         if self.session.index is not None and well in self.session.index.wells:
             self.session.select(well=well)
+
+    def _follow_selection(self) -> None:
+        """The navigator chose another well: outline it on the heat map, show its outputs."""
+        s = self.session
+        self.heatmap.set_selected(s.well)
+        finished = self.report.finished if self.report is not None else []
+        if (
+            s.well in finished
+            and s.well != self._output_well
+            and s.plate_path == self._output_plate
+        ):
+            self.open_output_well(s.well)
