@@ -19,12 +19,20 @@ from typing import Any
 KEY_COLUMNS = ("plate", "well", "row", "column", "site", "timepoint", "channel", "label")
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old or the new file, never half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates 0600; give the file the mode a plain open() would (umask applied).
+        os.chmod(tmp, 0o666 & ~_current_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
@@ -59,10 +67,10 @@ def _plain(value: Any) -> Any:
     return item() if callable(item) else value
 
 
-def rows_to_csv(rows: list[dict]) -> str:
+def rows_to_csv(rows: list[dict], columns: list[str] | None = None) -> str:
     """CSV text of row dicts, key columns first, numbers written as plain Python values."""
     buf = io.StringIO()
-    columns = _ordered_columns(rows)
+    columns = columns or _ordered_columns(rows)
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
@@ -136,8 +144,14 @@ def write_well_table(out: Path, wells: Mapping[str, dict], plate_map: Mapping | 
         if plate_map and well in plate_map:
             row.update(plate_map[well])
         rows.append(row)
+    # well and status first, then the measurement columns by name, then the plate map's
+    first = ["well", "status"]
+    mapped = {k for well in wells if plate_map and well in plate_map for k in plate_map[well]}
+    measured = sorted({k for info in wells.values() for k in (info.get("aggregates") or {})})
+    columns = first + [k for k in measured if k not in mapped]
+    columns += [k for k in _ordered_columns(rows) if k not in columns]
     path = Path(out) / "wells.csv"
-    atomic_write_text(path, rows_to_csv(rows))
+    atomic_write_text(path, rows_to_csv(rows, columns))
     return path
 
 
