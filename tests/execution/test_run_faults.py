@@ -18,6 +18,7 @@ import pytest
 from helpers import tree_checksum
 from napari_openhcs import cli
 from napari_openhcs.plates.synthetic import write_plate
+from storage.storage_validation import validate_with_yaozarrs
 from pipeline.run_outputs import assert_same_outputs, listed_wells, snapshot, well_records
 
 WELLS = ["A01", "A02", "B01", "B02"]
@@ -80,6 +81,7 @@ def test_killed_worker_fails_its_well_only_and_resume_matches_a_clean_run(plate,
         ("A01", "A02", "B01"), "done"
     )
     assert listed_wells(out / "synthetic.ome.zarr") == ["A/1", "A/2", "B/1"]
+    validate_with_yaozarrs(out / "synthetic.ome.zarr")  # valid after the interrupted run
     assert not (out / "measurements" / "B02.csv").exists()
     assert tree_checksum(plate) == before
 

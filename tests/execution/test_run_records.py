@@ -86,3 +86,40 @@ def test_every_file_a_run_writes_gets_the_umask_mode(plate, tmp_path):
     assert {"run.json", "wells.csv", "measurements.csv", "measurements/A01.csv"} <= names
     modes = {str(p.relative_to(out)): stat.S_IMODE(p.stat().st_mode) for p in files}
     assert {name: mode for name, mode in modes.items() if mode != 0o644} == {}
+
+
+def _validate_every_plate(out) -> list[str]:
+    from storage.storage_validation import validate_with_yaozarrs
+
+    plates = sorted(p.name for p in out.rglob("*.ome.zarr"))
+    for name in plates:
+        validate_with_yaozarrs(out / name)
+    return plates
+
+
+def test_nuclei_marker_writes_only_valid_plates(plate, tmp_path):
+    out = tmp_path / "out"
+    assert _run(plate, out, pipeline="nuclei_marker") == 0
+    # "nuclei" is materialised but gives labels (kept in the main plate): no second plate
+    assert _validate_every_plate(out) == ["synthetic.ome.zarr"]
+
+
+def test_a_run_that_finishes_no_well_leaves_no_invalid_plate(plate, tmp_path):
+    steps = [
+        {"name": "project", "func": "napari_openhcs.functions.max_projection"},
+        {
+            "name": "fault",
+            "func": {
+                "function": "openhcs_thirdparty_demo.functions.fail_in_well",
+                "kwargs": {"well": "A01"},
+            },
+        },
+    ]
+    pipe = tmp_path / "p.json"
+    pipe.write_text(json.dumps({"format": "napari-openhcs.pipeline", "version": 1, "steps": steps}))
+    out = tmp_path / "out"
+    assert _run(plate, out, "--wells", "A01", pipeline=str(pipe)) == 1
+    assert _validate_every_plate(out) == []  # a plate without a well is not OME-Zarr
+    assert (out / "run.json").is_file() and (out / "wells.csv").is_file()
+    assert _run(plate, out, pipeline=str(pipe)) == 1  # and the run can be re-run there
+    assert _validate_every_plate(out) == ["synthetic.ome.zarr"]

@@ -360,20 +360,20 @@ def _execute(
         )
     except (Cancelled, KeyboardInterrupt) as exc:
         if stop_error:
-            _close_record(record, report, out, started, pmap)
+            _close_record(record, report, out, started, pmap, writers)
             raise RunError(stop_error[0]) from None
         report.cancelled = True
-        _close_record(record, report, out, started, pmap)
+        _close_record(record, report, out, started, pmap, writers)
         if isinstance(exc, KeyboardInterrupt) and progress is None:
             raise
         return report
     except OSError as exc:
-        _close_record(record, report, out, started, pmap)
+        _close_record(record, report, out, started, pmap, writers)
         raise RunError(f"run stopped while writing outputs in {out}: {exc}") from exc
     if stop_error:
-        _close_record(record, report, out, started, pmap)
+        _close_record(record, report, out, started, pmap, writers)
         raise RunError(stop_error[0])
-    _close_record(record, report, out, started, pmap)
+    _close_record(record, report, out, started, pmap, writers)
     return report
 
 
@@ -457,7 +457,18 @@ def _earlier_entry(entry: dict | None) -> dict:
     return {"status": "done", "note": "finished by an earlier run whose record was lost"}
 
 
-def _close_record(record, report, out, started, pmap) -> None:
+def _drop_plates_without_wells(writers) -> None:
+    """An OME-Zarr plate needs at least one well: a plate no well was finished in is not
+    left behind (an interrupted or failed run that finished nothing leaves no plate)."""
+    import shutil
+
+    for writer in writers:
+        if not writer.finished_wells():
+            shutil.rmtree(writer.path, ignore_errors=True)
+
+
+def _close_record(record, report, out, started, pmap, writers) -> None:
+    _drop_plates_without_wells(writers)
     report.seconds = time.perf_counter() - started
     for info in report.wells.values():
         if info["status"] == "pending":

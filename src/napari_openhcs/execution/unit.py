@@ -342,6 +342,8 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
     intermediate: list[tuple[str, Planes, str]] = []
     rows: list[dict] = []
     t = time.perf_counter()
+    from napari_openhcs.pipeline.compiler import keeps_images
+
     last = unit.steps[-1].name
     kept = referenced_images(unit.steps)
     outputs: dict[str, Planes] = {"start": raw}
@@ -356,7 +358,7 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
         _update_latest(latest, planes, kinds, step.output_dtype)
         images = {k: v for k, v in planes.items() if kinds[k] == "image"}
         labelled = {k: v for k, v in planes.items() if kinds[k] in ("labels", "mask")}
-        if step.materialize and images and step.name != last:
+        if images and keeps_images(step, last):  # the plates the compiler planned
             intermediate.append((step.name, images, step.output_dtype))
         if labelled and (step.materialize or step.name == last):
             labels_steps.append((step.name, labelled))
