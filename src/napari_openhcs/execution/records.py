@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 #: Leading columns of the long measurement format, in order.
-KEY_COLUMNS = ("plate", "well", "row", "column", "site", "timepoint", "channel", "label")
+KEY_COLUMNS = (
+    "plate", "well", "row", "column", "site", "timepoint", "channel", "intensity_channel", "label"
+)
 
 
 def _current_umask() -> int:
@@ -176,9 +178,9 @@ def measurement_summary(rows: list[dict]) -> dict[str, float]:
     """Per-step means of the measurement rows, for the plate heat map and ``wells.csv``.
 
     For each step that measured objects: ``<step>_count``, ``<step>_mean_area`` and
-    ``<step>_mean_intensity``; ``mean_area`` and ``mean_intensity`` are the last such
-    step's (the pipeline's final measurement), so a marker measured under nuclei is not
-    averaged together with the nuclei's own intensities.
+    ``<step>_mean_intensity``, or ``<step>_mean_intensity_ch<N>`` when the intensities were
+    measured in channel N rather than in the objects' own channel. No column is unprefixed:
+    each names the step it comes from.
     """
     import numpy as np
 
@@ -188,9 +190,12 @@ def measurement_summary(rows: list[dict]) -> dict[str, float]:
     out: dict[str, float] = {}
     for step, step_rows in by_step.items():
         out[f"{step}_count"] = len(step_rows)
-        for column, name in (("area", "mean_area"), ("mean_intensity", "mean_intensity")):
+        own = {str(r.get("intensity_channel", r.get("channel"))) == str(r.get("channel"))
+               for r in step_rows}
+        other = str(step_rows[0].get("intensity_channel"))
+        intensity = "mean_intensity" if own == {True} else f"mean_intensity_ch{other}"
+        for column, name in (("area", "mean_area"), ("mean_intensity", intensity)):
             values = [r[column] for r in step_rows if isinstance(r.get(column), (int, float))]
             if values:
                 out[f"{step}_{name}"] = float(np.mean(values))
-                out[name] = out[f"{step}_{name}"]  # the last step wins
     return out
