@@ -55,9 +55,16 @@ def test_nuclei_marker_counts_nuclei_and_measures_the_marker_under_each(tmp_path
         assert [r["mean_intensity"] for r in marker] != [r["mean_intensity"] for r in nuclei]
         # the heat map's per-well figures: each step's own mean over every site of the well
         agg = report.wells[well]["aggregates"]
-        for step, step_rows in (("nuclei", nuclei), ("marker", marker)):
+        # every column names its step, and the marker's the channel its intensities are from
+        assert {r["intensity_channel"] for r in marker} == {"2"}
+        assert {r["intensity_channel"] for r in nuclei} == {r["channel"] for r in nuclei}
+        for step, step_rows, column in (
+            ("nuclei", nuclei, "nuclei_mean_intensity"),
+            ("marker", marker, "marker_mean_intensity_ch2"),
+        ):
             mean = sum(float(r["mean_intensity"]) for r in step_rows) / len(step_rows)
-            assert agg[f"{step}_mean_intensity"] == pytest.approx(mean)
+            assert agg[column] == pytest.approx(mean)
             assert agg[f"{step}_count"] == len(step_rows)
-        assert agg["mean_intensity"] == agg["marker_mean_intensity"]  # the final measurement
+        assert "mean_intensity" not in agg and "mean_area" not in agg
+        assert "marker_mean_intensity" not in agg
     assert (tmp_path / "out" / ".openhcs" / "plate_steps" / "flatfield.npy").exists()

@@ -18,7 +18,8 @@ import pytest
 from helpers import tree_checksum
 from napari_openhcs import cli
 from napari_openhcs.plates.synthetic import write_plate
-from pipeline.run_outputs import assert_same_outputs, listed_wells, snapshot
+from storage.storage_validation import validate_with_yaozarrs
+from pipeline.run_outputs import assert_same_outputs, listed_wells, snapshot, well_records
 
 WELLS = ["A01", "A02", "B01", "B02"]
 DEMO = "openhcs_thirdparty_demo.functions"
@@ -80,22 +81,26 @@ def test_killed_worker_fails_its_well_only_and_resume_matches_a_clean_run(plate,
         ("A01", "A02", "B01"), "done"
     )
     assert listed_wells(out / "synthetic.ome.zarr") == ["A/1", "A/2", "B/1"]
+    validate_with_yaozarrs(out / "synthetic.ome.zarr")  # valid after the interrupted run
     assert not (out / "measurements" / "B02.csv").exists()
     assert tree_checksum(plate) == before
 
     # The fault was transient: the same pipeline resumes and finishes B02 only.
+    first = _record(out)
     fixed.write_text("")
     assert _run(plate, killer, out, "--executor", "processes", "--workers", "2") == 0
-    wells = _record(out)["wells"]
-    assert {w: wells[w]["status"] for w in WELLS} == {
-        "A01": "skipped",
-        "A02": "skipped",
-        "B01": "skipped",
-        "B02": "done",
-    }
+    second = _record(out)
+    wells = second["wells"]
+    assert {w: wells[w]["status"] for w in WELLS} == dict.fromkeys(WELLS, "done")
+    # the wells of the first run keep their records, timings included; B02 is this run's
+    for w in ("A01", "A02", "B01"):
+        assert wells[w] == first["wells"][w]
+        assert wells[w]["run_id"] == first["run_id"]
+    assert wells["B02"]["run_id"] == second["run_id"] != first["run_id"]
     clean = tmp_path / "clean"
     assert _run(plate, killer, clean, "--executor", "serial") == 0
     assert_same_outputs(snapshot(out), snapshot(clean))
+    assert well_records(out) == well_records(clean)
     assert tree_checksum(plate) == before
 
 

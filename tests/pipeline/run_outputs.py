@@ -59,3 +59,18 @@ def assert_same_outputs(a: dict, b: dict) -> None:
     assert a["csv"] == b["csv"]
     assert a["arrays"], "the run wrote no arrays"
     assert a["csv"], "the run wrote no measurements"
+
+
+#: Per-well keys of run.json that differ between two runs of the same work.
+RUN_SPECIFIC = ("seconds", "timings", "run_id", "gpus")
+
+
+def well_records(out: str | Path) -> dict:
+    """``wells.csv``'s text and run.json's per-well entries, without timings and run ids."""
+    out = Path(out)
+    wells = json.loads((out / "run.json").read_text())["wells"]
+    entries = {
+        well: {k: v for k, v in info.items() if k not in RUN_SPECIFIC}
+        for well, info in wells.items()
+    }
+    return {"wells.csv": (out / "wells.csv").read_text(), "run.json wells": entries}

@@ -132,9 +132,9 @@ def test_resuming_with_a_changed_pipeline_is_refused_and_overwrite_redoes_it(
     out = tmp_path / "out"
     assert _run(tiny_plate, pipeline(1.0), out, "--wells", "A01") == 0
     record = json.loads((out / "run.json").read_text())
-    # the same pipeline resumes (A01 skipped, B02 run)
+    # the same pipeline resumes (A01 kept from the first run, B02 run)
     assert _run(tiny_plate, pipeline(1.0), out) == 0
-    assert json.loads((out / "run.json").read_text())["wells"]["A01"]["status"] == "skipped"
+    assert json.loads((out / "run.json").read_text())["wells"]["A01"]["status"] == "done"
     capsys.readouterr()
     # another pipeline into the same folder: refused before anything is written
     before = (out / "run.json").read_text()

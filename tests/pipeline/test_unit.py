@@ -65,8 +65,10 @@ def test_run_unit_writes_the_projected_field_labels_and_long_tables(tiny_index, 
         set(table["channel"]) == {1} and set(table["row"]) == {"A"} and set(table["column"]) == {1}
     )
     assert sorted(table["label"]) == list(range(1, n_objects + 1))
-    assert result.aggregates["mean_area"] == pytest.approx(np.mean(table["area"]))
-    assert result.aggregates["mean_intensity"] == pytest.approx(np.mean(table["mean_intensity"]))
+    assert result.aggregates["nuclei_mean_area"] == pytest.approx(np.mean(table["area"]))
+    means = pytest.approx(np.mean(table["mean_intensity"]))
+    assert result.aggregates["nuclei_mean_intensity"] == means  # named after its step
+    assert "mean_intensity" not in result.aggregates
 
 
 def test_a_failing_step_returns_where_and_why_without_writing_the_field(tiny_index, tmp_path):

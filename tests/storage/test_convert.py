@@ -115,3 +115,21 @@ def test_shards_need_ngff_05(tmp_path, capsys):
     assert main(["convert", str(plate), "--out", str(out), "--ngff", "0.4", "--shards"]) == 2
     assert "NGFF 0.5" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_convert_writes_no_z_spacing_the_plate_never_recorded(tmp_path, capsys):
+    import json as _json
+
+    from napari_openhcs import cli as _cli
+    from napari_openhcs.plates.synthetic import write_plate as _write
+
+    plate = _write(tmp_path / "pz", "imagexpress", wells=["A01"], sites=1, channels=1, z=3, size=32)
+    assert _cli.main(["convert", str(plate), "--out", str(tmp_path / "conv")]) == 0
+    out = next((tmp_path / "conv").glob("*.ome.zarr"))
+    field = _json.loads((out / "A" / "1" / "0" / "zarr.json").read_text())["attributes"]["ome"]
+    axes = {a["name"]: a for a in field["multiscales"][0]["axes"]}
+    assert "unit" not in axes["z"]  # the .HTD records no z spacing: no micrometres invented
+    assert axes["y"]["unit"] == axes["x"]["unit"] == "micrometer"
+    capsys.readouterr()
+    assert _cli.main(["inspect", str(out)]) == 0
+    assert "step not recorded" in capsys.readouterr().out

@@ -149,6 +149,12 @@ def run_command(args) -> int:
         print(json.dumps(report.to_dict(), default=str))
     else:
         _print_failures(report)
+        if report.already_done:
+            print(
+                f"all {report.already_done} wells are already done in {report.out}; "
+                "nothing to run (pass --overwrite to redo them)"
+            )
+            return report.exit_code
         done = len(report.finished)
         print(
             f"{done}/{len(report.wells)} wells finished in {report.seconds:.1f} s -> {report.out}"

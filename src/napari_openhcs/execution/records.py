@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 #: Leading columns of the long measurement format, in order.
-KEY_COLUMNS = ("plate", "well", "row", "column", "site", "timepoint", "channel", "label")
+KEY_COLUMNS = (
+    "plate", "well", "row", "column", "site", "timepoint", "channel", "intensity_channel", "label"
+)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -25,6 +33,8 @@ def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates 0600; give the file the mode a plain open() would (umask applied).
+        os.chmod(tmp, 0o666 & ~_current_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
@@ -59,10 +69,10 @@ def _plain(value: Any) -> Any:
     return item() if callable(item) else value
 
 
-def rows_to_csv(rows: list[dict]) -> str:
+def rows_to_csv(rows: list[dict], columns: list[str] | None = None) -> str:
     """CSV text of row dicts, key columns first, numbers written as plain Python values."""
     buf = io.StringIO()
-    columns = _ordered_columns(rows)
+    columns = columns or _ordered_columns(rows)
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
@@ -136,8 +146,14 @@ def write_well_table(out: Path, wells: Mapping[str, dict], plate_map: Mapping | 
         if plate_map and well in plate_map:
             row.update(plate_map[well])
         rows.append(row)
+    # well and status first, then the measurement columns by name, then the plate map's
+    first = ["well", "status"]
+    mapped = {k for well in wells if plate_map and well in plate_map for k in plate_map[well]}
+    measured = sorted({k for info in wells.values() for k in (info.get("aggregates") or {})})
+    columns = first + [k for k in measured if k not in mapped]
+    columns += [k for k in _ordered_columns(rows) if k not in columns]
     path = Path(out) / "wells.csv"
-    atomic_write_text(path, rows_to_csv(rows))
+    atomic_write_text(path, rows_to_csv(rows, columns))
     return path
 
 
@@ -162,9 +178,9 @@ def measurement_summary(rows: list[dict]) -> dict[str, float]:
     """Per-step means of the measurement rows, for the plate heat map and ``wells.csv``.
 
     For each step that measured objects: ``<step>_count``, ``<step>_mean_area`` and
-    ``<step>_mean_intensity``; ``mean_area`` and ``mean_intensity`` are the last such
-    step's (the pipeline's final measurement), so a marker measured under nuclei is not
-    averaged together with the nuclei's own intensities.
+    ``<step>_mean_intensity``, or ``<step>_mean_intensity_ch<N>`` when the intensities were
+    measured in channel N rather than in the objects' own channel. No column is unprefixed:
+    each names the step it comes from.
     """
     import numpy as np
 
@@ -174,9 +190,12 @@ def measurement_summary(rows: list[dict]) -> dict[str, float]:
     out: dict[str, float] = {}
     for step, step_rows in by_step.items():
         out[f"{step}_count"] = len(step_rows)
-        for column, name in (("area", "mean_area"), ("mean_intensity", "mean_intensity")):
+        own = {str(r.get("intensity_channel", r.get("channel"))) == str(r.get("channel"))
+               for r in step_rows}
+        other = str(step_rows[0].get("intensity_channel"))
+        intensity = "mean_intensity" if own == {True} else f"mean_intensity_ch{other}"
+        for column, name in (("area", "mean_area"), ("mean_intensity", intensity)):
             values = [r[column] for r in step_rows if isinstance(r.get(column), (int, float))]
             if values:
                 out[f"{step}_{name}"] = float(np.mean(values))
-                out[name] = out[f"{step}_{name}"]  # the last step wins
     return out

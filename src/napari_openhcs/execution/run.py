@@ -33,6 +33,7 @@ class RunReport:
     cancelled: bool = False
     executor: dict = field(default_factory=dict)
     measurements: Path | None = None
+    already_done: int = 0  # wells an earlier run finished, when there was nothing left to do
 
     @property
     def failed(self) -> list[str]:
@@ -172,12 +173,20 @@ def run_plate(
     out = Path(out)
     plate_path = Path(plate)
     own_executor = isinstance(executor, str)
-    # Start the workers first: they boot while the plate is indexed and the pipeline compiled.
-    runner = (
-        make_executor(executor, workers, scheduler=scheduler, scheduler_file=scheduler_file)
-        if own_executor
-        else executor
-    )
+    runner = None if own_executor else executor
+
+    def get_runner():
+        nonlocal runner
+        if runner is None:
+            runner = make_executor(
+                executor, workers, scheduler=scheduler, scheduler_file=scheduler_file
+            )
+        return runner
+
+    # Start the workers first: they boot while the plate is indexed and the pipeline compiled;
+    # unless an earlier run's record is there, in which case every well may be done already.
+    if overwrite or not (out / "run.json").is_file():
+        get_runner()
     try:
         pipe = (
             load_pipeline(pipeline, allow_python=allow_python)
@@ -219,21 +228,20 @@ def run_plate(
             gpus=list(gpus) if gpus else None,
             max_units_per_gpu=max_units_per_gpu,
         )
-        runner.preload(plan.modules)
-
         out.mkdir(parents=True, exist_ok=True)
         report = _execute(
-            plan, pipe, index, spec, out, plate_path, runner, overwrite, pmap, progress, started
+            plan, pipe, index, spec, out, plate_path, get_runner, overwrite, pmap, progress, started
         )
-        report.executor = runner.describe()  # now with worker start times
+        if runner is not None:
+            report.executor = runner.describe()  # now with worker start times
         return report
     finally:
-        if own_executor:
+        if own_executor and runner is not None:
             runner.close()
 
 
 def _execute(
-    plan, pipe, index, spec, out, plate_path, runner, overwrite, pmap, progress, started
+    plan, pipe, index, spec, out, plate_path, get_runner, overwrite, pmap, progress, started
 ) -> RunReport:
     from napari_openhcs.execution.processes import Cancelled
     from napari_openhcs.pipeline.jsonio import pipeline_to_dict
@@ -242,19 +250,36 @@ def _execute(
     done_before = (
         set.intersection(*(set(w.finished_wells()) for w in writers)) if writers else set()
     )
-    if done_before and not overwrite:
-        _check_resumable(out, pipe, plate_path, spec)
-    report = RunReport(out=out, plate_path=plate_path, executor=runner.describe())
+    earlier_wells: dict = {}
+    if done_before:
+        if not overwrite:
+            _check_resumable(out, pipe, plate_path, spec)
+        earlier_wells = (records.read_run_record(out) or {}).get("wells") or {}
+    report = RunReport(out=out, plate_path=plate_path)
     units_by_well: dict[str, list] = {}
     for unit in plan.units:
         units_by_well.setdefault(unit.well, []).append(unit)
     todo = []
     for well, units in units_by_well.items():
         if well in done_before and not overwrite:
-            report.wells[well] = {"status": "skipped", "reason": "finished by an earlier run"}
+            report.wells[well] = _earlier_entry(earlier_wells.get(well))
         else:
             report.wells[well] = {"status": "pending"}
             todo.extend(units)
+    for well in sorted(done_before - set(units_by_well)):  # finished, outside this selection
+        report.wells[well] = _earlier_entry(earlier_wells.get(well))
+    if not todo and done_before and not overwrite:
+        # Nothing to do: start no worker, keep the earlier records as they are.
+        report.already_done = len(report.wells)
+        report.seconds = time.perf_counter() - started
+        merged = out / "measurements.csv"
+        report.measurements = merged if merged.exists() else None
+        if progress is not None:
+            progress({"kind": "already_done", "wells": report.already_done, "out": str(out)})
+        return report
+    runner = get_runner()
+    runner.preload(plan.modules)
+    report.executor = runner.describe()
 
     record = {
         "format": "napari-openhcs.run",
@@ -304,7 +329,7 @@ def _execute(
             runner.cancel()
         if len(well_results) == len(units_by_well[result.well]):
             try:
-                _finish_well(result.well, well_results, writers, out, report)
+                _finish_well(result.well, well_results, writers, out, report, plan.run_id)
             except (RunError, OSError) as exc:
                 # The well is not listed; say why, and stop the run if the disk is full.
                 report.wells[result.well].update(status="failed", error=str(exc))
@@ -335,20 +360,20 @@ def _execute(
         )
     except (Cancelled, KeyboardInterrupt) as exc:
         if stop_error:
-            _close_record(record, report, out, started, pmap)
+            _close_record(record, report, out, started, pmap, writers)
             raise RunError(stop_error[0]) from None
         report.cancelled = True
-        _close_record(record, report, out, started, pmap)
+        _close_record(record, report, out, started, pmap, writers)
         if isinstance(exc, KeyboardInterrupt) and progress is None:
             raise
         return report
     except OSError as exc:
-        _close_record(record, report, out, started, pmap)
+        _close_record(record, report, out, started, pmap, writers)
         raise RunError(f"run stopped while writing outputs in {out}: {exc}") from exc
     if stop_error:
-        _close_record(record, report, out, started, pmap)
+        _close_record(record, report, out, started, pmap, writers)
         raise RunError(stop_error[0])
-    _close_record(record, report, out, started, pmap)
+    _close_record(record, report, out, started, pmap, writers)
     return report
 
 
@@ -378,7 +403,7 @@ def _check_resumable(out: Path, pipe, plate_path: Path, spec) -> None:
         )
 
 
-def _finish_well(well, results, writers, out, report) -> None:
+def _finish_well(well, results, writers, out, report, run_id=None) -> None:
     info = report.wells[well]
     failed = [r for r in results if not r.ok]
     info["seconds"] = round(sum(r.timings.get("total", 0.0) for r in results), 3)
@@ -422,10 +447,28 @@ def _finish_well(well, results, writers, out, report) -> None:
         if exc.errno == errno.ENOSPC:
             raise RunError(f"disk full while finishing well {well} in {out}") from exc
         raise
-    info.update(status="done", aggregates=aggregates)
+    info.update(status="done", aggregates=aggregates, run_id=run_id)
 
 
-def _close_record(record, report, out, started, pmap) -> None:
+def _earlier_entry(entry: dict | None) -> dict:
+    """The record of a well an earlier run finished, kept as it was (status ``done``)."""
+    if entry and entry.get("status") in ("done", "skipped") and "aggregates" in entry:
+        return dict(entry, status="done")
+    return {"status": "done", "note": "finished by an earlier run whose record was lost"}
+
+
+def _drop_plates_without_wells(writers) -> None:
+    """An OME-Zarr plate needs at least one well: a plate no well was finished in is not
+    left behind (an interrupted or failed run that finished nothing leaves no plate)."""
+    import shutil
+
+    for writer in writers:
+        if not writer.finished_wells():
+            shutil.rmtree(writer.path, ignore_errors=True)
+
+
+def _close_record(record, report, out, started, pmap, writers) -> None:
+    _drop_plates_without_wells(writers)
     report.seconds = time.perf_counter() - started
     for info in report.wells.values():
         if info["status"] == "pending":

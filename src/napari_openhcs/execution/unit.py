@@ -342,6 +342,8 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
     intermediate: list[tuple[str, Planes, str]] = []
     rows: list[dict] = []
     t = time.perf_counter()
+    from napari_openhcs.pipeline.compiler import keeps_images
+
     last = unit.steps[-1].name
     kept = referenced_images(unit.steps)
     outputs: dict[str, Planes] = {"start": raw}
@@ -356,7 +358,7 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
         _update_latest(latest, planes, kinds, step.output_dtype)
         images = {k: v for k, v in planes.items() if kinds[k] == "image"}
         labelled = {k: v for k, v in planes.items() if kinds[k] in ("labels", "mask")}
-        if step.materialize and images and step.name != last:
+        if images and keeps_images(step, last):  # the plates the compiler planned
             intermediate.append((step.name, images, step.output_dtype))
         if labelled and (step.materialize or step.name == last):
             labels_steps.append((step.name, labelled))
@@ -393,9 +395,24 @@ def referenced_images(steps) -> set[str]:
 def run_step_into(step, planes, kinds, rows, unit, plate_results=None, outputs=None):
     """``run_step`` that appends the step's tables to ``rows`` in long format."""
     out, out_kinds, tables = run_step(step, planes, kinds, plate_results, outputs)
+    other = _intensity_channel(step)
     for group, table in tables:
-        rows.extend(_long_rows(unit, step.name, group, table))
+        new_rows = _long_rows(unit, step.name, group, table)
+        for r in new_rows:  # which channel the intensities were measured in
+            r["intensity_channel"] = other if other is not None else r["channel"]
+        rows.extend(new_rows)
     return out, out_kinds
+
+
+def _intensity_channel(step) -> Any:
+    """The channel named by an image reference among a step's keywords, else ``None``."""
+    from napari_openhcs.pipeline.compiler import chain_pairs
+
+    for _, kwargs in chain_pairs(step):
+        for value in (kwargs or {}).values():
+            if isinstance(value, dict) and "image" in value and value.get("channel") is not None:
+                return value["channel"]
+    return None
 
 
 def _update_latest(latest: dict, planes: Planes, kinds: dict, rule: str) -> None:

@@ -368,6 +368,20 @@ def chain_pairs(step: CompiledStep) -> list:
     return pattern_pairs(step.pattern)
 
 
+def keeps_images(step: CompiledStep, last: str) -> bool:
+    """Whether a step gets its own ``<plate>_<step>.ome.zarr``: materialised, per well, not
+    the last step, and its functions give images (channels passed through unchanged do not
+    count: they are the earlier step's images, already in the main plate)."""
+    pairs = chain_pairs(step)
+    return bool(
+        step.materialize
+        and step.scope == "unit"
+        and step.name != last
+        and pairs
+        and pairs[-1][0].output_kind == "image"
+    )
+
+
 def _check_image_refs(step_name: str, pattern: tuple, earlier: list[str], channels) -> None:
     """Image references name ``previous``, ``start`` or an earlier per-well step, and a
     channel the plate has."""

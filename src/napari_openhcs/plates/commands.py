@@ -86,7 +86,11 @@ def format_summary(info: dict, max_missing: int = 10) -> str:
         f"sites       {_ranges(info['sites'])}",
         f"channels    {channels}",
         f"z-planes    {_ranges(info['z'])}"
-        + (f"  (step {info['z_step']:g} um)" if info["z_step"] else ""),
+        + (
+            f"  (step {info['z_step']:g} um)"
+            if info["z_step"]
+            else ("  (step not recorded)" if len(info["z"]) > 1 else "")
+        ),
         f"timepoints  {_ranges(info['timepoints'])}",
         f"images      {info['images']} planes of {shape} {info['dtype'] or ''}".rstrip(),
         f"pixel size  {f'{px[0]:g} x {px[1]:g} um (y x)' if px else 'not recorded'}",

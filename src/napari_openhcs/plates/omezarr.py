@@ -173,7 +173,12 @@ class OmeZarrHandler(PlateHandler):
                     scale = _scale(dataset, multiscale, axes)
                     if "y" in scale and "x" in scale:
                         pixel_size = (scale["y"], scale["x"])
-                    z_step = scale.get("z") if sizes.get("z", 1) > 1 else None
+                    z_axis = next(
+                        (a for a in multiscale.get("axes", []) if isinstance(a, dict)
+                         and a.get("name") == "z"), {}
+                    )
+                    # a z scale without a unit is a placeholder, not a recorded spacing
+                    z_step = scale.get("z") if sizes.get("z", 1) > 1 and z_axis.get("unit") else None
                     for i, ch in enumerate(image_attrs[0].get("omero", {}).get("channels", [])):
                         if ch.get("label"):
                             channel_names[i + 1] = str(ch["label"])

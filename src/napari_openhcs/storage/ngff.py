@@ -98,15 +98,17 @@ def unwrap(attrs: dict) -> tuple[dict, str | None]:
 def axes_metadata(axes: str, *, spatial_unit: str | None = "micrometer") -> list[dict]:
     """NGFF ``axes`` for axis names like ``"tczyx"`` (types from the name).
 
-    Space axes get ``spatial_unit`` when given (``None`` when the pixel size is unknown).
+    Space axes get ``spatial_unit`` when given (``None`` when the pixel size is unknown; a
+    dict ``{axis: unit}`` names it per axis, e.g. no unit for a z spacing nobody recorded).
     """
     out = []
     for name in axes:
         if name not in AXIS_TYPES:
             raise InputError(f"axis {name!r} is not one of t, c, z, y, x")
         axis = {"name": name, "type": AXIS_TYPES[name]}
-        if AXIS_TYPES[name] == "space" and spatial_unit:
-            axis["unit"] = spatial_unit
+        unit = spatial_unit.get(name) if isinstance(spatial_unit, dict) else spatial_unit
+        if AXIS_TYPES[name] == "space" and unit:
+            axis["unit"] = unit
         out.append(axis)
     return out
 

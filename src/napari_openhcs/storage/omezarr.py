@@ -215,7 +215,10 @@ class OmeZarrPlateWriter:
         ensure_group(well_dir, ngff=self.ngff)
         y, x = pixel_size if pixel_size is not None else (1.0, 1.0)
         scale = [1.0, 1.0, float(z_step or 1.0), float(y), float(x)]
-        unit = "micrometer" if pixel_size is not None else None
+        # NGFF needs a scale per axis: an unrecorded z spacing is written 1.0 without a unit
+        unit: str | dict | None = None
+        if pixel_size is not None:
+            unit = "micrometer" if z_step else {"y": "micrometer", "x": "micrometer"}
         tmp = new_tmp_dir(well_dir, field)
         try:
             write_multiscale(
