@@ -34,6 +34,7 @@ class RunReport:
     executor: dict = field(default_factory=dict)
     measurements: Path | None = None
     already_done: int = 0  # wells an earlier run finished, when there was nothing left to do
+    earlier: set[str] = field(default_factory=set)  # wells kept as an earlier run finished them
 
     @property
     def failed(self) -> list[str]:
@@ -60,6 +61,7 @@ class RunReport:
             "executor": self.executor,
             "measurements": str(self.measurements) if self.measurements else None,
             "exit_code": self.exit_code,
+            "finished_earlier": sorted(self.earlier),
         }
 
 
@@ -263,11 +265,13 @@ def _execute(
     for well, units in units_by_well.items():
         if well in done_before and not overwrite:
             report.wells[well] = _earlier_entry(earlier_wells.get(well))
+            report.earlier.add(well)
         else:
             report.wells[well] = {"status": "pending"}
             todo.extend(units)
     for well in sorted(done_before - set(units_by_well)):  # finished, outside this selection
         report.wells[well] = _earlier_entry(earlier_wells.get(well))
+        report.earlier.add(well)
     if not todo and done_before and not overwrite:
         # Nothing to do: start no worker, keep the earlier records as they are.
         report.already_done = len(report.wells)
@@ -351,7 +355,16 @@ def _execute(
                     "seconds": time.perf_counter() - t0,
                 }
             )
-        emit({"kind": "run_started", "wells": {w: i["status"] for w, i in report.wells.items()}})
+        # Each well's status as this run starts; "skipped": finished by an earlier run, kept.
+        emit(
+            {
+                "kind": "run_started",
+                "wells": {
+                    w: "skipped" if w in report.earlier else i["status"]
+                    for w, i in report.wells.items()
+                },
+            }
+        )
         runner.run_units(
             todo,
             on_event=emit,

@@ -199,12 +199,15 @@ class RunPanel(QGroupBox):
         from napari.utils.notifications import show_error, show_info
 
         self.report = report
+        earlier = getattr(report, "earlier", set())
         for well, info in report.wells.items():
             status = STATUS_WORDS.get(info["status"], info["status"])
+            if well in earlier:
+                status = STATUS_WORDS["skipped"]
             if report.cancelled and info["status"] == "pending":
                 status = "not run"
             self._set_status(well, status, info.get("error") or "")
-        skipped = [w for w, i in report.wells.items() if i["status"] == "skipped"]
+        skipped = sorted(earlier)
         if skipped:
             show_info(
                 f"{len(skipped)} well(s) finished by an earlier run into this folder were "
