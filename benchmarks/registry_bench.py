@@ -47,8 +47,8 @@ def main() -> int:
 
     cache_home = tempfile.mkdtemp(prefix="openhcs-bench-cache-")
     env = {**os.environ, "XDG_CACHE_HOME": cache_home}
-    env.pop("OPENHCS_DISABLE_REGISTRY_CACHE", None)
-    cold_env = {**env, "OPENHCS_DISABLE_REGISTRY_CACHE": "1"}
+    env.pop("NAPARI_OPENHCS_DISABLE_REGISTRY_CACHE", None)
+    cold_env = {**env, "NAPARI_OPENHCS_DISABLE_REGISTRY_CACHE": "1"}
     n = args.size
     make = f"import numpy as np; a = np.random.default_rng(0).random(({n}, {n}), np.float32)\n"
     listing = "from napari_openhcs.registry import list_functions; list_functions()"

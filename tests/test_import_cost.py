@@ -45,7 +45,7 @@ def test_import_pulls_in_no_heavy_library(statements):
 
 
 def test_warm_listing_and_cache_key_import_no_heavy_library(tmp_path):
-    env = {"XDG_CACHE_HOME": str(tmp_path), "OPENHCS_DISABLE_REGISTRY_CACHE": "0"}
+    env = {"XDG_CACHE_HOME": str(tmp_path), "NAPARI_OPENHCS_DISABLE_REGISTRY_CACHE": "0"}
     # Cold: builds the index (imports the libraries) and writes the cache.
     build = subprocess.run(
         [

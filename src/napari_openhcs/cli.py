@@ -12,6 +12,8 @@ import logging
 import os
 import sys
 
+from napari_openhcs.vocabulary import MEMORY_TYPES
+
 # command name -> "module:function"; each function takes the parsed args and returns an exit code.
 COMMANDS = {
     "demo": "napari_openhcs.execution.commands:demo_command",
@@ -28,7 +30,6 @@ SYNTH_FORMATS = ("imagexpress", "operaphenix", "omezarr")
 PLATE_SIZES = (6, 12, 24, 48, 96, 384, 1536)
 #: The libraries ``functions --library`` knows without a scan (plugins add their own names).
 LIBRARIES = ("napari_openhcs", "skimage", "pyclesperanto", "cupy", "cucim", "torch")
-MEMORY_TYPES = ("numpy", "cupy", "torch", "pyclesperanto")
 EXIT_CODES = (
     "exit codes: 0 success; 1 some wells failed (the others are written) or the run\n"
     "stopped while running; 2 bad input, found before anything was written; 130 cancelled"

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from napari_openhcs import envvars
 from napari_openhcs.errors import RunError
 from napari_openhcs.execution.protocol import read_frame, write_frame
 from napari_openhcs.pipeline.units import UnitError, UnitResult, WorkUnit
@@ -109,7 +110,7 @@ class ProcessPool:
 
     def _spawn(self) -> _Worker:
         env = dict(os.environ)
-        env["OPENHCS_WORKER_THREADS"] = str(self.threads_per_worker)
+        env[envvars.name(envvars.WORKER_THREADS)] = str(self.threads_per_worker)
         env.setdefault("PYTHONUNBUFFERED", "1")
         proc = subprocess.Popen(
             self.worker_command,

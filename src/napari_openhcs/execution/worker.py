@@ -15,6 +15,8 @@ import signal
 import sys
 import traceback
 
+from napari_openhcs import envvars
+
 
 def serve(threads: int | None = None) -> int:
     """Serve units until the supervisor says stop or closes the pipe."""
@@ -80,5 +82,5 @@ def _preload(modules: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    threads = int(os.environ.get("OPENHCS_WORKER_THREADS", "0")) or None
+    threads = int(envvars.read(envvars.WORKER_THREADS, "0")) or None
     sys.exit(serve(threads))

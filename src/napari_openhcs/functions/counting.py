@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from napari_openhcs.functions._stack import as_stack, check_method
+from napari_openhcs.functions.measure import object_table
 from napari_openhcs.functions.threshold import ThresholdMethod, threshold_value
 from napari_openhcs.memory.decorators import numpy
 from napari_openhcs.registry.declare import declare
@@ -91,7 +92,6 @@ def count_objects(
         )
     stack = as_stack(np.asarray(image), "image")
     labels = np.zeros(stack.shape, dtype=np.int32)
-    columns: dict[str, list] = {name: [] for name in (*MEASUREMENT_COLUMNS, "plane")}
     next_label = 1
     for index, plane in enumerate(stack):
         plane_labels = _segment_plane(
@@ -100,16 +100,8 @@ def count_objects(
         count = int(plane_labels.max())
         if count:
             labels[index] = np.where(plane_labels > 0, plane_labels + (next_label - 1), 0)
-            _measure(labels[index], plane, index, columns)
             next_label += count
-    if stack.shape[0] == 1:
-        del columns["plane"]
-    floats = ("mean_intensity", "centroid_y", "centroid_x")
-    table = {
-        name: np.asarray(values, dtype=np.float64 if name in floats else np.int64)
-        for name, values in columns.items()
-    }
-    return labels, table
+    return labels, object_table(labels, stack, MEASUREMENT_COLUMNS)
 
 
 def _segment_plane(
@@ -178,17 +170,3 @@ def _split_touching(regions: np.ndarray, min_distance: int) -> np.ndarray:
             markers[centre] = marker
     return watershed(-distance, markers, mask=regions > 0)
 
-
-def _measure(labels: np.ndarray, plane: np.ndarray, index: int, columns: dict) -> None:
-    """Append one row per object of ``labels`` (one plane) to ``columns``."""
-    from skimage.measure import regionprops_table
-
-    props = regionprops_table(
-        labels, intensity_image=plane, properties=("label", "area", "intensity_mean", "centroid")
-    )
-    columns["label"].extend(props["label"])
-    columns["area"].extend(props["area"])
-    columns["mean_intensity"].extend(props["intensity_mean"])
-    columns["centroid_y"].extend(props["centroid-0"])
-    columns["centroid_x"].extend(props["centroid-1"])
-    columns["plane"].extend([index] * len(props["label"]))

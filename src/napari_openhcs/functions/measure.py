@@ -10,6 +10,19 @@ from napari_openhcs.registry.declare import declare
 
 __all__ = ["measure_objects"]
 
+# Which ``regionprops_table`` properties each table column needs.
+_PROPERTIES = {
+    "label": ("label",),
+    "area": ("area",),
+    "mean_intensity": ("intensity_mean",),
+    "min_intensity": ("intensity_min",),
+    "max_intensity": ("intensity_max",),
+    "integrated_intensity": ("intensity_mean", "area"),
+    "centroid_y": ("centroid",),
+    "centroid_x": ("centroid",),
+}
+_INTEGER_COLUMNS = ("label", "area", "plane")
+
 _COLUMNS = (
     "label",
     "area",
@@ -62,8 +75,6 @@ def measure_objects(labels: np.ndarray, *, intensity: np.ndarray) -> tuple[np.nd
     >>> table["integrated_intensity"].tolist()
     [8.0]
     """
-    from skimage.measure import regionprops_table
-
     stack = as_stack(np.asarray(labels), "labels")
     if not (np.issubdtype(stack.dtype, np.integer) or stack.dtype == bool):
         raise ValueError(f"measure_objects needs integer labels, got dtype {stack.dtype}")
@@ -75,36 +86,50 @@ def measure_objects(labels: np.ndarray, *, intensity: np.ndarray) -> tuple[np.nd
             f"measure_objects: intensity of shape {values.shape} does not match labels of "
             f"shape {stack.shape}"
         )
-    columns: dict[str, list] = {name: [] for name in (*_COLUMNS, "plane")}
-    for index, (plane_labels, plane) in enumerate(zip(stack, values, strict=True)):
-        props = regionprops_table(
-            plane_labels.astype(np.int32, copy=False),
-            intensity_image=plane,
-            properties=(
-                "label",
-                "area",
-                "intensity_mean",
-                "intensity_min",
-                "intensity_max",
-                "centroid",
-            ),
-        )
-        columns["label"].extend(props["label"])
-        columns["area"].extend(props["area"])
-        columns["mean_intensity"].extend(props["intensity_mean"])
-        columns["min_intensity"].extend(props["intensity_min"])
-        columns["max_intensity"].extend(props["intensity_max"])
-        columns["integrated_intensity"].extend(
-            np.asarray(props["intensity_mean"], dtype=np.float64) * props["area"]
-        )
-        columns["centroid_y"].extend(props["centroid-0"])
-        columns["centroid_x"].extend(props["centroid-1"])
-        columns["plane"].extend([index] * len(props["label"]))
-    if stack.shape[0] == 1:
-        del columns["plane"]
-    ints = ("label", "area", "plane")
-    table = {
-        name: np.asarray(v, dtype=np.int64 if name in ints else np.float64)
-        for name, v in columns.items()
-    }
+    table = object_table(stack, values, _COLUMNS)
     return np.asarray(labels), table
+
+
+def object_table(
+    labels: np.ndarray, intensity: np.ndarray, columns: tuple[str, ...]
+) -> dict[str, np.ndarray]:
+    """One row per object and plane of an ``(n, y, x)`` labels stack, measured in ``intensity``.
+
+    ``columns`` are names from ``_PROPERTIES``; a ``plane`` column (the plane's index) follows
+    them when the stack has more than one plane. ``label``, ``area`` and ``plane`` are int64,
+    the rest float64. Both ``measure_objects`` and ``count_objects`` build their tables here.
+
+    >>> labels = np.zeros((1, 3, 3), dtype=np.int32); labels[0, 0, :2] = 1
+    >>> object_table(labels, np.ones((1, 3, 3)), ("label", "area"))["area"].tolist()
+    [2]
+    """
+    from skimage.measure import regionprops_table
+
+    wanted = tuple(dict.fromkeys(p for name in columns for p in _PROPERTIES[name]))
+    parts: dict[str, list] = {name: [] for name in (*columns, "plane")}
+    for index, (plane_labels, plane) in enumerate(zip(labels, intensity, strict=True)):
+        props = regionprops_table(
+            plane_labels.astype(np.int32, copy=False), intensity_image=plane, properties=wanted
+        )
+        for name in columns:
+            parts[name].append(_column(name, props))
+        parts["plane"].append(np.full(len(props["label"]), index, dtype=np.int64))
+    if labels.shape[0] == 1:
+        del parts["plane"]
+    return {
+        name: (np.concatenate(chunks) if chunks else np.zeros(0)).astype(
+            np.int64 if name in _INTEGER_COLUMNS else np.float64, copy=False
+        )
+        for name, chunks in parts.items()
+    }
+
+
+def _column(name: str, props: dict) -> np.ndarray:
+    """The values of table column ``name`` from one plane's ``regionprops_table`` result."""
+    if name == "integrated_intensity":
+        return np.asarray(props["intensity_mean"], dtype=np.float64) * props["area"]
+    if name == "centroid_y":
+        return np.asarray(props["centroid-0"])
+    if name == "centroid_x":
+        return np.asarray(props["centroid-1"])
+    return np.asarray(props[_PROPERTIES[name][0]])

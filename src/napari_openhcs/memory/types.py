@@ -11,8 +11,7 @@ import importlib
 import sys
 from typing import Any
 
-MEMORY_TYPES: tuple[str, ...] = ("numpy", "cupy", "torch", "pyclesperanto")
-"""Every memory type a function can declare, in a fixed order."""
+from napari_openhcs.vocabulary import MEMORY_TYPES
 
 # The top-level module name each memory type's array class lives in. pyclesperanto's array
 # class lives in its backend package (``pyclesperanto_opencl`` or ``pyclesperanto_cuda``).

@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-F = TypeVar("F", bound=Callable)
+from napari_openhcs.vocabulary import CONTRACTS, OUTPUT_KINDS
 
-_CONTRACTS = ("slice", "volume", "stack")
-_OUTPUT_KINDS = ("image", "labels", "mask")
+F = TypeVar("F", bound=Callable)
 
 
 def declare(
@@ -46,10 +45,10 @@ def declare(
         Keyword parameters that take a second image (e.g. ``("intensity",)``); a pipeline
         step fills them with ``{"image": source, "channel": c}`` (see the user guide).
     """
-    if contract is not None and contract not in _CONTRACTS:
-        raise ValueError(f"contract must be one of {_CONTRACTS}, got {contract!r}")
-    if output_kind is not None and output_kind not in _OUTPUT_KINDS:
-        raise ValueError(f"output_kind must be one of {_OUTPUT_KINDS}, got {output_kind!r}")
+    if contract is not None and contract not in CONTRACTS:
+        raise ValueError(f"contract must be one of {CONTRACTS}, got {contract!r}")
+    if output_kind is not None and output_kind not in OUTPUT_KINDS:
+        raise ValueError(f"output_kind must be one of {OUTPUT_KINDS}, got {output_kind!r}")
     values = {
         "contract": contract,
         "category": category,

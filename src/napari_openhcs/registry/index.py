@@ -4,7 +4,7 @@ The cache file lives in ``$XDG_CACHE_HOME/napari-openhcs/`` (``~/.cache`` by def
 keyed by the versions of napari-openhcs and of each library, the installed function packages,
 and a cheap device signature (``/dev/nvidia*`` and the OpenCL ICD files present, plus
 ``CUDA_VISIBLE_DEVICES`` and ``OCL_ICD_VENDORS``), so computing the key imports no library.
-A changed key or a corrupt file rebuilds it; ``OPENHCS_DISABLE_REGISTRY_CACHE=1`` turns the
+A changed key or a corrupt file rebuilds it; ``NAPARI_OPENHCS_DISABLE_REGISTRY_CACHE=1`` turns the
 cache off. Building imports the libraries (a few seconds); reading the cache imports none.
 
 A warm start first compares a cheaper fingerprint stored with the cache: the device
@@ -28,6 +28,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from napari_openhcs import envvars
 from napari_openhcs.registry.info import FunctionInfo
 
 log = logging.getLogger("napari_openhcs.registry")
@@ -207,7 +208,7 @@ def load_index(refresh: bool = False) -> dict[str, FunctionInfo]:
     with _lock:
         if _index is not None and not refresh:
             return _index
-        use_cache = os.environ.get("OPENHCS_DISABLE_REGISTRY_CACHE", "") not in ("1", "true")
+        use_cache = not envvars.flag(envvars.DISABLE_REGISTRY_CACHE)
         index = None
         if use_cache and not refresh:
             path = cache_path()

@@ -9,18 +9,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-#: How a function meets an ``(n, y, x)`` stack.
-#: ``slice``: a 2-D function, called once per plane (default for library functions).
-#: ``volume``: declared 3-D; gets the whole stack when the step stacks ``z``, else per plane.
-#: ``stack``: takes the ``(n, y, x)`` stack itself (projections, own stack-aware functions).
-CONTRACTS = ("slice", "volume", "stack")
-
-#: Memory types, in preference order for the host.
-MEMORY_TYPES = ("numpy", "cupy", "torch", "pyclesperanto")
-
-#: What the first result of a function is.
-OUTPUT_KINDS = ("image", "labels", "mask")
-
 
 @dataclass(frozen=True)
 class ParamSpec:

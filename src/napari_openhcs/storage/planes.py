@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from napari_openhcs import envvars
+
 _V3_TYPES = {
     "bool",
     "int8",
@@ -407,6 +409,6 @@ def _fill_value(value: Any, dtype: str):
 
 def open_fast(path: str | Path) -> PlaneArray | None:
     """``PlaneArray.open`` unless ``NAPARI_OPENHCS_ZARR_DIRECT=0`` (then always ``None``)."""
-    if os.environ.get("NAPARI_OPENHCS_ZARR_DIRECT", "1") == "0":
+    if envvars.read(envvars.ZARR_DIRECT, "1") == "0":
         return None
     return PlaneArray.open(path)
