@@ -100,3 +100,41 @@ def test_a_resumed_run_keeps_the_record_of_missing_planes(plate, tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "already done" in proc.stdout and LABEL in proc.stderr
     _assert_recorded(out)
+
+
+def test_run_plate_reports_missing_planes_and_allow_missing_accepts_them(plate, tmp_path, caplog):
+    from napari_openhcs.execution.run import run_plate
+
+    with caplog.at_level("WARNING"):
+        report = run_plate(plate, "nuclei_count", tmp_path / "a", executor="serial", wells=["A01"])
+    assert report.exit_code == 1 and report.incomplete == ["A01"]
+    assert report.to_dict()["missing"] == {"A01": [LABEL]}
+    assert any(LABEL in r.getMessage() for r in caplog.records)  # no progress callback: logged
+    events = []
+    report = run_plate(
+        plate,
+        "nuclei_count",
+        tmp_path / "b",
+        executor="serial",
+        wells=["A01"],
+        allow_missing=True,
+        progress=events.append,
+    )
+    assert report.exit_code == 0 and report.wells["A01"]["missing"] == [LABEL]
+    shown = [e for e in events if e["kind"] == "missing_planes"]
+    assert [(e["well"], e["missing"], e["sites"]) for e in shown] == [("A01", [LABEL], [2])]
+
+
+def test_a_well_whose_units_stack_sites_is_not_computed_when_one_plane_is_missing(plate, tmp_path):
+    from napari_openhcs.execution.run import run_plate
+    from napari_openhcs.pipeline import Pipeline, Step
+
+    maxp = "napari_openhcs.functions.max_projection"
+    pipe = Pipeline([Step(maxp, name="z"), Step(maxp, name="sites", variable_components=["site"])])
+    report = run_plate(plate, pipe, tmp_path / "out", executor="serial", wells=["A01", "A02"])
+    assert report.exit_code == 1
+    assert report.wells["A01"]["status"] == "missing"
+    assert report.wells["A01"]["missing"] == [LABEL]
+    assert report.wells["A02"]["status"] == "done"
+    _, wells = _records(tmp_path / "out")
+    assert wells["A01"]["status"] == "missing" and wells["A01"]["missing"] == LABEL

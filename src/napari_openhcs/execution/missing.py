@@ -49,7 +49,8 @@ def drop_incomplete_units(plan, index: PlateIndex, wells: Sequence[str] | None) 
     plan.units = [
         u
         for u in plan.units
-        if u.well not in sites_lacking or (u.site is not None and u.site not in sites_lacking[u.well])
+        if u.well not in sites_lacking
+        or (u.site is not None and u.site not in sites_lacking[u.well])
     ]
     return {
         well: {
