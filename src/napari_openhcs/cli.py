@@ -252,6 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_options(p)
     p.add_argument("--overwrite", action="store_true", help="re-run wells an earlier run finished")
     p.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="exit 0 although sites lacking an image plane were not computed (they are still "
+        "recorded and warned about; default: exit 1)",
+    )
+    p.add_argument(
         "--allow-python", action="store_true", help="allow a .py pipeline (it is executed)"
     )
     p.add_argument(

@@ -111,7 +111,9 @@ def _check_gpus(pipeline, gpus) -> None:
 
 
 def run_command(args) -> int:
-    """Run a pipeline over a plate; exit 0, 1 (some wells failed), 2 (bad input) or 130."""
+    """Run a pipeline over a plate; exit 0, 1 (some wells failed or lack image planes),
+    2 (bad input) or 130."""
+    from napari_openhcs.execution.missing import warning_line
     from napari_openhcs.execution.progress import ProgressBar
     from napari_openhcs.execution.run import run_plate
     from napari_openhcs.pipeline import load_pipeline
@@ -144,7 +146,17 @@ def run_command(args) -> int:
         gpus=gpus,
         max_units_per_gpu=args.units_per_gpu,
         progress=bar if bar is not None else (lambda event: None),
+        allow_missing=args.allow_missing,
     )
+    if bar is None:  # the progress bar warned as the run started
+        for well in report.incomplete:
+            print(warning_line(well, report.wells[well]), file=sys.stderr)
+    if report.incomplete and not args.allow_missing:
+        print(
+            f"image planes are missing in {len(report.incomplete)} well(s): their sites were "
+            "not computed (exit 1; --allow-missing accepts that)",
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps(report.to_dict(), default=str))
     else:

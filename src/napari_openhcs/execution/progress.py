@@ -31,6 +31,9 @@ class ProgressBar:
             if event.get("site") is not None:
                 label += f" site {event['site']}"
             self.failed.append(label)
+        if kind == "missing_planes":  # one warning line per well, as the run starts
+            self._print(event["message"], force=True, line=True)
+            return
         if kind in ("plate_step_started",):
             self._print(f"plate-level step {event.get('step')} ...", force=True)
             return
@@ -46,12 +49,12 @@ class ProgressBar:
         tail = f"  {len(self.failed)} failed" if self.failed else ""
         self._print(f"[{bar}] {done}/{total} {self.noun}{tail}", force=force)
 
-    def _print(self, text: str, force: bool = False) -> None:
+    def _print(self, text: str, force: bool = False, line: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._last < self.min_interval:
             return
         self._last = now
-        if self.tty:
+        if self.tty and not line:
             self.stream.write("\r" + text.ljust(self.width + 30))
             if force:
                 self.stream.write("\n")

@@ -137,17 +137,22 @@ def read_plate_map(path: str | os.PathLike) -> dict[str, dict[str, str]]:
 def write_well_table(out: Path, wells: Mapping[str, dict], plate_map: Mapping | None) -> Path:
     """``<out>/wells.csv``: one row per well with its status, aggregates and plate-map columns.
 
+    A ``missing`` column (planes joined by ``"; "``) follows ``status`` when a well lacks
+    image planes.
+
     This is what the plate heat map reads.
     """
     rows = []
     for well, info in sorted(wells.items()):
         row = {"well": well, "status": info.get("status")}
+        if info.get("missing"):  # image planes the plate lacks: those sites were not computed
+            row["missing"] = "; ".join(info["missing"])
         row.update(info.get("aggregates") or {})
         if plate_map and well in plate_map:
             row.update(plate_map[well])
         rows.append(row)
     # well and status first, then the measurement columns by name, then the plate map's
-    first = ["well", "status"]
+    first = ["well", "status"] + (["missing"] if any("missing" in r for r in rows) else [])
     mapped = {k for well in wells if plate_map and well in plate_map for k in plate_map[well]}
     measured = sorted({k for info in wells.values() for k in (info.get("aggregates") or {})})
     columns = first + [k for k in measured if k not in mapped]
@@ -155,6 +160,30 @@ def write_well_table(out: Path, wells: Mapping[str, dict], plate_map: Mapping | 
     path = Path(out) / "wells.csv"
     atomic_write_text(path, rows_to_csv(rows, columns))
     return path
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of this package and the libraries a run may use (for run.json)."""
+    from importlib import metadata
+
+    out = {}
+    for dist in (
+        "napari-openhcs",
+        "numpy",
+        "scikit-image",
+        "zarr",
+        "pyclesperanto",
+        "torch",
+        "cupy-cuda12x",
+        "cupy-cuda13x",
+        "dask",
+        "distributed",
+    ):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
 
 
 def write_run_record(out: Path, record: dict) -> Path:

@@ -17,6 +17,8 @@ from typing import Any
 
 from napari_openhcs.errors import InputError, RunError
 from napari_openhcs.execution import records
+from napari_openhcs.execution.missing import drop_incomplete_units, warning_line
+from napari_openhcs.execution.missing import event as missing_event
 from napari_openhcs.pipeline.units import OutputSpec, UnitResult
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ class RunReport:
     measurements: Path | None = None
     already_done: int = 0  # wells an earlier run finished, when there was nothing left to do
     earlier: set[str] = field(default_factory=set)  # wells kept as an earlier run finished them
+    allow_missing: bool = False  # wells with missing image planes do not make the run fail
 
     @property
     def failed(self) -> list[str]:
@@ -45,10 +48,15 @@ class RunReport:
         return sorted(w for w, info in self.wells.items() if info["status"] in ("done", "skipped"))
 
     @property
+    def incomplete(self) -> list[str]:
+        """Wells with sites not computed because image planes are missing."""
+        return sorted(w for w, info in self.wells.items() if info.get("missing"))
+
+    @property
     def exit_code(self) -> int:
         if self.cancelled:
             return 130
-        return 1 if self.failed else 0
+        return 1 if self.failed or (self.incomplete and not self.allow_missing) else 0
 
     def to_dict(self) -> dict:
         return {
@@ -58,34 +66,12 @@ class RunReport:
             "seconds": round(self.seconds, 3),
             "cancelled": self.cancelled,
             "failed": self.failed,
+            "missing": {w: self.wells[w]["missing"] for w in self.incomplete},
             "executor": self.executor,
             "measurements": str(self.measurements) if self.measurements else None,
             "exit_code": self.exit_code,
             "finished_earlier": sorted(self.earlier),
         }
-
-
-def _versions() -> dict[str, str]:
-    from importlib import metadata
-
-    out = {}
-    for dist in (
-        "napari-openhcs",
-        "numpy",
-        "scikit-image",
-        "zarr",
-        "pyclesperanto",
-        "torch",
-        "cupy-cuda12x",
-        "cupy-cuda13x",
-        "dask",
-        "distributed",
-    ):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
 
 
 def _is_disk_full(result: UnitResult) -> bool:
@@ -116,6 +102,7 @@ def run_plate(
     gpus: Sequence[int] | str | None = "auto",
     max_units_per_gpu: int = 1,
     progress: Callable[[dict], None] | None = None,
+    allow_missing: bool = False,
 ) -> RunReport:
     """Run ``pipeline`` over ``plate`` and write the results under ``out``.
 
@@ -145,11 +132,15 @@ def run_plate(
         and need more GPU memory).
     progress : callable, optional
         Called with each progress event (a dict with ``kind``, ``well``, ``site``, ...).
+    allow_missing : bool
+        Sites lacking an image plane are never computed; they are recorded per well
+        (``missing``) and, unless this is true, make ``exit_code`` 1.
 
     Returns
     -------
     RunReport
-        Per-well status; ``report.exit_code`` is 0, 1 (some wells failed) or 130 (cancelled).
+        Per-well status; ``report.exit_code`` is 0, 1 (some wells failed, or image planes
+        are missing and ``allow_missing`` is false) or 130 (cancelled).
 
     Raises
     ------
@@ -230,9 +221,11 @@ def run_plate(
             gpus=list(gpus) if gpus else None,
             max_units_per_gpu=max_units_per_gpu,
         )
+        lacking = drop_incomplete_units(plan, index, wells)
         out.mkdir(parents=True, exist_ok=True)
-        report = _execute(
-            plan, pipe, index, spec, out, plate_path, get_runner, overwrite, pmap, progress, started
+        report = RunReport(out=out, plate_path=plate_path, allow_missing=allow_missing)
+        _execute(
+            plan, pipe, index, spec, report, get_runner, overwrite, pmap, progress, started, lacking
         )
         if runner is not None:
             report.executor = runner.describe()  # now with worker start times
@@ -243,11 +236,12 @@ def run_plate(
 
 
 def _execute(
-    plan, pipe, index, spec, out, plate_path, get_runner, overwrite, pmap, progress, started
+    plan, pipe, index, spec, report, get_runner, overwrite, pmap, progress, started, lacking
 ) -> RunReport:
     from napari_openhcs.execution.processes import Cancelled
     from napari_openhcs.pipeline.jsonio import pipeline_to_dict
 
+    out, plate_path = report.out, report.plate_path
     writers = plan.open_writers()  # the output plates, created if new
     done_before = (
         set.intersection(*(set(w.finished_wells()) for w in writers)) if writers else set()
@@ -257,7 +251,6 @@ def _execute(
         if not overwrite:
             _check_resumable(out, pipe, plate_path, spec)
         earlier_wells = (records.read_run_record(out) or {}).get("wells") or {}
-    report = RunReport(out=out, plate_path=plate_path)
     units_by_well: dict[str, list] = {}
     for unit in plan.units:
         units_by_well.setdefault(unit.well, []).append(unit)
@@ -272,9 +265,16 @@ def _execute(
     for well in sorted(done_before - set(units_by_well)):  # finished, outside this selection
         report.wells[well] = _earlier_entry(earlier_wells.get(well))
         report.earlier.add(well)
+    for well, info in lacking.items():  # sites with a missing plane: recorded, not computed
+        report.wells.setdefault(well, {"status": "missing"}).update(info)
+    for well in report.incomplete:
+        if progress is not None:
+            progress(missing_event(well, report.wells[well]))
+        else:
+            log.warning(warning_line(well, report.wells[well]))
     if not todo and done_before and not overwrite:
         # Nothing to do: start no worker, keep the earlier records as they are.
-        report.already_done = len(report.wells)
+        report.already_done = sum(i["status"] == "done" for i in report.wells.values())
         report.seconds = time.perf_counter() - started
         merged = out / "measurements.csv"
         report.measurements = merged if merged.exists() else None
@@ -293,7 +293,7 @@ def _execute(
         "plate_format": index.format,
         "output": str(out.resolve()),
         "pipeline": pipeline_to_dict(pipe),
-        "versions": _versions(),
+        "versions": records.library_versions(),
         "executor": report.executor,
         "ngff": spec.ngff,
         "compressor": spec.compressor,
