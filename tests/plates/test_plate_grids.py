@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from napari_openhcs.plates import open_plate
-from napari_openhcs.plates.wells import grid_holding, parse_well
+from napari_openhcs.plates.wells import parse_well
 from plates.test_omezarr_plate import make_plate
 from plates.test_phenix_index import image_xml, write_index
 
@@ -17,35 +17,37 @@ def _holds(index) -> bool:
 
 
 def test_grid_holding_keeps_a_grid_that_holds_the_wells_and_grows_one_that_does_not():
+    from napari_openhcs.plates.wells import grid_holding
+
     assert grid_holding(16, 24, ["A01", "P24"]) == (16, 24)
     assert grid_holding(3, 4, ["A01", "D04"]) == (4, 6)
     assert grid_holding(8, 12, ["A13"]) == (16, 24)
     assert grid_holding(0, 0, ["B03"]) == (2, 3)
 
 
+def _phenix(root, row: int, col: int, rows: int, cols: int):
+    url = f"r{row:02d}c{col:02d}f01p01-ch1sk1fk1fl1.tiff"
+    (root / "Images").mkdir(parents=True)
+    (root / "Images" / url).write_bytes(b"")
+    write_index(
+        root / "Images" / "Index.idx.xml", [image_xml(url, row, col, 1, 1, 1, 0)], rows, cols
+    )
+    return open_plate(root, plane_info=False)
+
+
 def test_phenix_plate_dimensions_smaller_than_its_wells(tmp_path, caplog):
-    url = "r05c07f01p01-ch1sk1fk1fl1.tiff"
-    (tmp_path / "Images").mkdir()
-    (tmp_path / "Images" / url).write_bytes(b"")
-    write_index(tmp_path / "Images" / "Index.idx.xml", [image_xml(url, 5, 7, 1, 1, 1, 0)], 4, 6)
     with caplog.at_level(logging.WARNING, logger="napari_openhcs"):
-        index = open_plate(tmp_path, plane_info=False)
+        index = _phenix(tmp_path / "small", 5, 7, 4, 6)
     assert index.wells == ["E07"]
     assert (index.rows, index.columns) == (6, 8) and _holds(index)  # a 48-well grid
     assert index.metadata["declared_grid"] == [4, 6]
     notes = [r.getMessage() for r in caplog.records if "declares a 4 x 6 grid" in r.getMessage()]
     assert len(notes) == 1 and "E07" in notes[0] and "Index.idx.xml" in notes[0]
-
-
-def test_phenix_plate_dimensions_that_hold_the_wells_are_kept(tmp_path, caplog):
-    url = "r02c03f01p01-ch1sk1fk1fl1.tiff"
-    (tmp_path / "Images").mkdir()
-    (tmp_path / "Images" / url).write_bytes(b"")
-    write_index(tmp_path / "Images" / "Index.idx.xml", [image_xml(url, 2, 3, 1, 1, 1, 0)], 16, 24)
+    # dimensions that hold the wells are kept as they are, without a warning
+    caplog.clear()
     with caplog.at_level(logging.WARNING, logger="napari_openhcs"):
-        index = open_plate(tmp_path, plane_info=False)
-    assert (index.rows, index.columns) == (16, 24)
-    assert "declared_grid" not in index.metadata
+        index = _phenix(tmp_path / "fits", 2, 3, 16, 24)
+    assert (index.rows, index.columns) == (16, 24) and "declared_grid" not in index.metadata
     assert not [r for r in caplog.records if "grid" in r.getMessage()]
 
 
