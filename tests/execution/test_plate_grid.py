@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -86,3 +88,17 @@ def test_every_well_is_written_with_every_executor(
     record = json.loads((out / "run.json").read_text())
     statuses = {well: info["status"] for well, info in record["wells"].items()}
     assert statuses == dict.fromkeys(WELLS, "done"), statuses
+
+
+def test_convert_as_a_command_writes_every_well_and_says_once_why(small_htd_plate, tmp_path):
+    out = tmp_path / "converted"
+    done = subprocess.run(
+        [sys.executable, "-m", "napari_openhcs.cli", "convert", str(small_htd_plate)]
+        + ["--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert listed_wells(out / "synthetic.ome.zarr") == ["A/1", "B/2", "D/4"]
+    assert done.stderr.count("declares a 3 x 4 grid") == 1
