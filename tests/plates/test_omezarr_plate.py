@@ -110,7 +110,8 @@ def test_plate_metadata_indexes_every_plane_and_reads_it_back(tmp_path, version)
     truth = make_plate(root, version, "tczyx", ["A/1", "B/3"])
     index = open_plate(root)
     assert index.format == "omezarr" and index.metadata["ngff_version"] == version
-    assert index.name == "handmade" and (index.rows, index.columns) == (2, 2)
+    # the metadata list rows A, B and columns 1, 3: a grid holding B03 is 2 x 3
+    assert index.name == "handmade" and (index.rows, index.columns) == (2, 3)
     assert index.wells == ["A01", "B03"]
     assert (index.sites, index.channels, index.z, index.timepoints) == (
         [1, 2],

@@ -99,7 +99,7 @@ def run_preview(
 
     pipe = pipeline_from_dict(pipeline) if isinstance(pipeline, dict) else pipeline
     index, raw = _read_site(plate, well, site, timepoint)
-    spec = OutputSpec(out_dir="", plate_name=index.name)
+    spec = OutputSpec(out_dir="", plate_name=index.name, rows=index.rows, columns=index.columns)
     results: list[dict] = []
     planes, kinds = dict(raw), {k: "image" for k in raw}
     outputs: dict = {"start": raw}
@@ -183,7 +183,9 @@ def _plate_result(plate: str, index, step, known: tuple[str, ...]):
     path = _PLATE_RESULTS.get(key)
     if path is None:
         folder = tempfile.mkdtemp(prefix="openhcs-preview-plate-")
-        spec = OutputSpec(out_dir=folder, plate_name=index.name)
+        spec = OutputSpec(
+            out_dir=folder, plate_name=index.name, rows=index.rows, columns=index.columns
+        )
         plan = compile_pipeline(
             Pipeline([step]), index, spec, known_plate_steps=known, plate_steps_only=True
         )

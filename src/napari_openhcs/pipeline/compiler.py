@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from napari_openhcs.errors import PipelineError, PlateError
+from napari_openhcs.pipeline.layout import check_output_grid
 from napari_openhcs.pipeline.step import Pipeline
 from napari_openhcs.pipeline.units import CompiledStep, OutputSpec, WorkUnit
 from napari_openhcs.plates.index import PlateIndex
@@ -303,6 +304,7 @@ def compile_pipeline(
             f"well(s) {', '.join(unknown)} not in plate {index.root} "
             f"(it has {', '.join(index.wells[:12])}{'...' if len(index.wells) > 12 else ''})"
         )
+    check_output_grid(chosen, output)
     per_well = any("site" in s.variable_components for s in compiled)
     run_id = run_id or uuid.uuid4().hex[:12]
     gpu_list = list(gpus or [])

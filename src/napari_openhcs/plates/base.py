@@ -7,6 +7,7 @@ between calls: a worker process reads planes with ``read(locator)`` without ever
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -15,7 +16,9 @@ import numpy as np
 
 from napari_openhcs.errors import PlateError
 from napari_openhcs.plates.index import ImageKey, PlateIndex
-from napari_openhcs.plates.wells import well_sort_key
+from napari_openhcs.plates.wells import grid_holding, well_sort_key
+
+logger = logging.getLogger(__name__)
 
 
 class PlateHandler(ABC):
@@ -130,6 +133,7 @@ def assemble_index(
     images: dict[ImageKey, str],
     promised_wells: list[str] | None = None,
     promised: dict[str, list[int]] | None = None,
+    grid_source: str = "the plate's metadata",
     **extra,
 ) -> PlateIndex:
     """Build a ``PlateIndex`` and work out which promised images are missing.
@@ -138,6 +142,12 @@ def assemble_index(
     z-planes and timepoints seen anywhere on the plate (or listed in ``promised``, from the
     plate's metadata); ``promised_wells`` from the metadata without any image are promised the
     same. Keys promised but without a file go to ``missing``, sorted.
+
+    ``rows`` x ``columns`` is the grid the plate declares (``grid_source`` says where, for the
+    message). When it does not hold every well, the index takes a grid that does (the
+    smallest standard plate around both), logs one warning, and keeps the declared grid in
+    ``metadata["declared_grid"]`` with the reason in ``metadata["grid_note"]``: what is on
+    disk wins, so that every well found can be written.
 
     Raises
     ------
@@ -157,6 +167,19 @@ def assemble_index(
     sites, channels, zs, tps = (sorted(seen[c]) for c in ("site", "channel", "z", "timepoint"))
     wells = sorted({k.well for k in images}, key=well_sort_key)
     expected_wells = sorted(set(wells) | set(promised_wells or []), key=well_sort_key)
+    extra_meta = dict(extra.pop("metadata", None) or {})
+    held = grid_holding(rows, columns, expected_wells)
+    if held != (rows, columns):
+        outside = [w for w in expected_wells if _outside(w, rows, columns)]
+        note = (
+            f"{grid_source} declares a {rows} x {columns} grid but well(s) "
+            f"{', '.join(outside[:8])}{'...' if len(outside) > 8 else ''} lie outside it; "
+            f"using a {held[0]} x {held[1]} grid"
+        )
+        logger.warning("%s: %s", root, note)
+        extra_meta["declared_grid"] = [rows, columns]
+        extra_meta["grid_note"] = note
+        rows, columns = held
     missing = [
         ImageKey(w, s, c, z, t)
         for w in expected_wells
@@ -176,5 +199,13 @@ def assemble_index(
         timepoints=tps,
         images=dict(sorted(images.items(), key=lambda kv: (well_sort_key(kv[0].well), kv[0][1:]))),
         missing=missing,
+        metadata=extra_meta,
         **extra,
     )
+
+
+def _outside(well: str, rows: int, columns: int) -> bool:
+    from napari_openhcs.plates.wells import parse_well
+
+    parsed = parse_well(well)
+    return parsed is not None and (parsed[0] > rows or parsed[1] > columns)

@@ -288,6 +288,7 @@ class ImageXpressHandler(PlateHandler):
             images=images,
             promised_wells=layout.get("wells"),
             promised=promised,
+            grid_source=f"{htd_path.name} (XWells x YWells)" if layout.get("rows") else "the wells",
             channel_names=layout.get("channel_names", {}),
             metadata=metadata,
         )

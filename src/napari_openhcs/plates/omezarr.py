@@ -195,6 +195,7 @@ class OmeZarrHandler(PlateHandler):
             images=images,
             promised_wells=promised_wells,
             promised={"site": list(range(1, max_fields + 1))},
+            grid_source="the plate's rows and columns",
             channel_names=channel_names,
             channel_colors=channel_colors,
             pixel_size=pixel_size,

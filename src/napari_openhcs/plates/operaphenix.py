@@ -275,6 +275,7 @@ class OperaPhenixHandler(PlateHandler):
             images=images,
             promised_wells=promised_wells,
             promised=promised,
+            grid_source=f"{index_path.name} (PlateRows x PlateColumns)",
             channel_names=dict(sorted(channel_names.items())),
             pixel_size=pixel_size,
             z_step=abs(statistics.median(steps)) if steps else None,

@@ -96,6 +96,28 @@ def grid_for(wells: list[str]) -> tuple[int, int]:
     return max_row, max_col
 
 
+def grid_holding(rows: int, columns: int, wells: list[str]) -> tuple[int, int]:
+    """A grid at least ``rows`` x ``columns`` that holds every well given.
+
+    The declared grid when it already holds them; else the smallest standard plate grid that
+    holds both the wells and the declared grid (or just enough rows and columns, past 1536).
+
+    Examples
+    --------
+    >>> grid_holding(3, 4, ["A01", "D04"])
+    (4, 6)
+    >>> grid_holding(8, 12, ["H12"])
+    (8, 12)
+    """
+    rows, columns = max(0, int(rows or 0)), max(0, int(columns or 0))
+    positions = [p for p in (parse_well(w) for w in wells) if p is not None]
+    if all(r <= rows and c <= columns for r, c in positions) and rows and columns:
+        return rows, columns
+    need_rows = max([rows, *(r for r, _ in positions)])
+    need_cols = max([columns, *(c for _, c in positions)])
+    return grid_for([well_name(max(1, need_rows), max(1, need_cols))])
+
+
 def plate_wells(plate: int) -> list[str]:
     """Every well of a standard plate, row-major.
 
