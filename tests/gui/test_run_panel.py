@@ -231,3 +231,44 @@ def test_runs_the_wells_chosen_in_the_navigator(docks, qtbot, tmp_path):
     click("B01", Qt.KeyboardModifier.ShiftModifier)  # shift-click: the block A01..B02
     assert nav.session.selected_wells == ["A01", "A02", "B01"]
     assert nav.session.well == "B01"
+
+
+def test_missing_image_planes_are_named_in_the_table_and_a_warning(
+    make_napari_viewer, qtbot, tmp_path, monkeypatch
+):
+    import napari.utils.notifications as notifications
+
+    from napari_openhcs.pipeline import load_pipeline
+    from napari_openhcs.plates.synthetic import write_plate
+
+    plate = write_plate(
+        tmp_path / "plate",
+        "imagexpress",
+        wells=["A01", "A02"],
+        sites=2,
+        channels=2,
+        z=1,
+        size=64,
+        seed=3,
+    )
+    (lost,) = [p for p in plate.rglob("*.tif") if "A02_s2_w1" in p.name]
+    lost.unlink()
+    warnings = []
+    monkeypatch.setattr(notifications, "show_warning", warnings.append)
+    for _viewer, dock, _nav in docks_on(make_napari_viewer, plate, size=(1920, 1080)):
+        dock.set_steps(load_pipeline("nuclei_count"))
+        panel = dock.run_panel
+        panel.out.setText(str(tmp_path / "out"))
+        panel.workers.setValue(1)
+        seen = {}
+
+        def watch(event, seen=seen, panel=panel):
+            if event.get("kind") == "missing_planes":
+                seen.update(table(panel))
+
+        panel.progress_event.connect(watch)
+        with qtbot.waitSignal(panel.run_finished, timeout=120_000):
+            qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+        assert seen["A02"] == "image planes missing"
+        assert table(panel) == {"A01": "done", "A02": "done, planes missing"}
+        assert len(warnings) == 1 and "A02" in warnings[0], warnings

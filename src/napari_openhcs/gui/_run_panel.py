@@ -191,6 +191,8 @@ class RunPanel(QGroupBox):
             self._set_status(well, "done")
         elif kind == "unit_failed":
             self._set_status(well, "failed", event.get("error") or "")
+        elif kind == "missing_planes":  # sites not computed: said in the table as the run starts
+            self._set_status(well, "image planes missing", event.get("message") or "")
         total = event.get("total") or 0
         if total and kind in ("unit_done", "unit_failed"):
             self.progress.setValue(round(100 * (event.get("done", 0)) / total))
@@ -212,6 +214,21 @@ class RunPanel(QGroupBox):
             show_info(
                 f"{len(skipped)} well(s) finished by an earlier run into this folder were "
                 "skipped; tick “Redo finished wells” to run them again."
+            )
+        incomplete = getattr(report, "incomplete", [])
+        for well in incomplete:
+            info = report.wells[well]
+            planes = ", ".join(info["missing"])
+            status = (
+                "missing" if info["status"] == "missing" else f"{info['status']}, planes missing"
+            )
+            self._set_status(well, status, f"image planes missing: {planes}")
+        if incomplete:
+            from napari.utils.notifications import show_warning
+
+            show_warning(
+                f"{len(incomplete)} well(s) lack image planes; their sites were not computed "
+                f"(named in run.json and wells.csv): {', '.join(incomplete[:8])}"
             )
         if report.cancelled:
             show_info(f"Run cancelled; {len(report.finished)} well(s) finished are kept.")
