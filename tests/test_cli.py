@@ -203,3 +203,13 @@ def test_synth_shows_progress_per_well_on_stderr(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(tmp_path / "p")
     assert "6/6 wells" in done.stderr
+
+
+def test_main_called_in_process_leaves_the_dask_logging_setting_as_it_was(monkeypatch):
+    """``main`` quiets Dask through the environment for its own run only: a process that
+    goes on (a test, a notebook) keeps Dask's logging as it was."""
+    from napari_openhcs.cli import main
+
+    monkeypatch.delenv("DASK_DISTRIBUTED__LOGGING__DISTRIBUTED", raising=False)
+    assert main(["functions", "--library", "napari_openhcs", "--json"]) == 0
+    assert "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED" not in os.environ

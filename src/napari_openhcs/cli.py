@@ -279,12 +279,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _quiet_dask() -> None:
+_DASK_LOGGING = "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED"
+
+
+def _quiet_dask() -> str | None:
     """Dask's scheduler and workers log every start and stop at INFO: keep that for ``-v``.
 
-    Set through Dask's configuration in the environment, so worker processes inherit it.
+    Set through Dask's configuration in the environment, so worker processes inherit it;
+    returns the earlier value so that ``main`` can put it back (``main`` may be called in a
+    process that goes on: a test, a notebook).
     """
-    os.environ.setdefault("DASK_DISTRIBUTED__LOGGING__DISTRIBUTED", "warning")
+    earlier = os.environ.get(_DASK_LOGGING)
+    os.environ.setdefault(_DASK_LOGGING, "warning")
+    return earlier
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -300,8 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    if not args.verbose:
-        _quiet_dask()
+    quieted = not args.verbose
+    earlier = _quiet_dask() if quieted else None
     module_name, func_name = COMMANDS[args.command].split(":")
     try:
         command = getattr(importlib.import_module(module_name), func_name)
@@ -315,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)
         return 130
+    finally:
+        if quieted and earlier is None:
+            os.environ.pop(_DASK_LOGGING, None)
 
 
 if __name__ == "__main__":  # pragma: no cover
