@@ -201,7 +201,7 @@ class RunPanel(QGroupBox):
         from napari.utils.notifications import show_error, show_info
 
         self.report = report
-        earlier = getattr(report, "earlier", set())
+        earlier = report.earlier
         for well, info in report.wells.items():
             status = STATUS_WORDS.get(info["status"], info["status"])
             if well in earlier:
@@ -215,7 +215,7 @@ class RunPanel(QGroupBox):
                 f"{len(skipped)} well(s) finished by an earlier run into this folder were "
                 "skipped; tick “Redo finished wells” to run them again."
             )
-        incomplete = getattr(report, "incomplete", [])
+        incomplete = report.incomplete
         for well in incomplete:
             info = report.wells[well]
             planes = ", ".join(info["missing"])
