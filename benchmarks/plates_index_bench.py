@@ -32,7 +32,7 @@ GOAL_S = 2.0
 
 
 def make_imagexpress(root: Path, wells: list[str], sites: int, channels: int) -> int:
-    from napari_openhcs.plates.wells import grid_for, parse_well
+    from napari_openhcs.wells import grid_for, parse_well
 
     rows, cols = grid_for(wells)
     chosen = {parse_well(w) for w in wells}
@@ -58,7 +58,7 @@ def make_imagexpress(root: Path, wells: list[str], sites: int, channels: int) ->
 
 
 def make_phenix(root: Path, wells: list[str], sites: int, channels: int) -> int:
-    from napari_openhcs.plates.wells import grid_for, parse_well
+    from napari_openhcs.wells import grid_for, parse_well
 
     rows, cols = grid_for(wells)
     folder = root / "Images"
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args(argv)
 
-    from napari_openhcs.plates.wells import plate_wells
+    from napari_openhcs.wells import plate_wells
 
     wells, sites, channels = plate_wells(384), 9, 4
     if args.small:

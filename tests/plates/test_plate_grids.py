@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from napari_openhcs.plates import open_plate
-from napari_openhcs.plates.wells import parse_well
+from napari_openhcs.wells import parse_well
 from plates.test_omezarr_plate import make_plate
 from plates.test_phenix_index import image_xml, write_index
 
@@ -17,7 +17,7 @@ def _holds(index) -> bool:
 
 
 def test_grid_holding_keeps_a_grid_that_holds_the_wells_and_grows_one_that_does_not():
-    from napari_openhcs.plates.wells import grid_holding
+    from napari_openhcs.wells import grid_holding
 
     assert grid_holding(16, 24, ["A01", "P24"]) == (16, 24)
     assert grid_holding(3, 4, ["A01", "D04"]) == (4, 6)

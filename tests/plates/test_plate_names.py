@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from napari_openhcs.plates import imagexpress, operaphenix
-from napari_openhcs.plates.wells import grid_for, parse_well, row_letters, well_name
+from napari_openhcs.wells import grid_for, parse_well, row_letters, well_name
 
 
 @pytest.mark.parametrize(

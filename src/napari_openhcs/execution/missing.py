@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from napari_openhcs.plates.index import ImageKey, PlateIndex
-from napari_openhcs.plates.wells import well_sort_key
+from napari_openhcs.wells import well_sort_key
 
 #: Planes named in one console line before "and N more".
 SHOWN_IN_A_LINE = 4

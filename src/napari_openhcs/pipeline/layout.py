@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from napari_openhcs.errors import PlateError
 from napari_openhcs.pipeline.units import OutputSpec
-from napari_openhcs.plates.wells import parse_well
+from napari_openhcs.wells import parse_well
 
 
 def check_output_grid(wells: list[str], output: OutputSpec) -> None:

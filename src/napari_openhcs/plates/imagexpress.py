@@ -26,7 +26,7 @@ from napari_openhcs.plates.base import (
     tiff_plane_info,
 )
 from napari_openhcs.plates.index import ImageKey, PlateIndex
-from napari_openhcs.plates.wells import grid_for, well_name
+from napari_openhcs.wells import grid_for, well_name
 
 _GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
 NAME_RE = re.compile(

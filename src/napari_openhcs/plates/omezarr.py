@@ -19,7 +19,7 @@ import numpy as np
 from napari_openhcs.errors import PlateError
 from napari_openhcs.plates.base import PlateHandler, assemble_index
 from napari_openhcs.plates.index import ImageKey, PlateIndex
-from napari_openhcs.plates.wells import parse_well, well_name
+from napari_openhcs.wells import parse_well, well_name
 
 _ROW_NAME = re.compile(r"^[A-Z]{1,2}$")
 _OWN_KEY = "napari_openhcs"  # what storage.omezarr.OmeZarrPlateWriter writes on a plate

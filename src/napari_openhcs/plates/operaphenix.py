@@ -25,7 +25,7 @@ from napari_openhcs.plates.base import (
     tiff_plane_info,
 )
 from napari_openhcs.plates.index import ImageKey, PlateIndex
-from napari_openhcs.plates.wells import grid_for, well_name
+from napari_openhcs.wells import grid_for, well_name
 
 NAME_RE = re.compile(
     r"^r(?P<row>\d+)c(?P<column>\d+)f(?P<field>\d+)p(?P<plane>\d+)"

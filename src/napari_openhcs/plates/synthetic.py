@@ -19,7 +19,7 @@ import numpy as np
 
 from napari_openhcs.errors import InputError
 from napari_openhcs.plates.synthetic_images import make_site, render_stack
-from napari_openhcs.plates.wells import PLATE_GRIDS, grid_for, parse_well, plate_wells
+from napari_openhcs.wells import PLATE_GRIDS, grid_for, parse_well, plate_wells
 
 FORMATS = ("imagexpress", "operaphenix", "omezarr")
 DEFAULT_WELLS = ("A01", "A02", "B01", "B02")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_openhcs.errors import InputError
-from napari_openhcs.plates.wells import parse_well
+from napari_openhcs.wells import parse_well
 
 _PIXEL_M = 0.65e-6
 _Z_STEP_M = 2.0e-6

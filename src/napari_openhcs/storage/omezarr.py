@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_openhcs.errors import InputError, RunError
-from napari_openhcs.plates.wells import parse_well, row_letters, well_name
+from napari_openhcs.wells import parse_well, row_letters, well_name
 from napari_openhcs.storage import ngff as meta
 from napari_openhcs.storage.images import read_image, write_label_images, write_multiscale
 from napari_openhcs.storage.zarrio import (
