@@ -171,6 +171,4 @@ class Pipeline:
     name: str = "pipeline"
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Pipeline) and self.name == other.name and self.steps == other.steps
-        )
+        return isinstance(other, Pipeline) and self.name == other.name and self.steps == other.steps

@@ -57,7 +57,6 @@ IMAGE_PARAMETERS = frozenset({"input_image1", "mask", "labels", "reference"})
 IMAGE_DEFAULT = {"image": "previous"}
 
 
-
 def _type_from_annotation(annotation: Any) -> tuple[str | None, tuple | None, bool]:
     """(annotation string, choices, optional) from a Python annotation."""
     if annotation is inspect.Parameter.empty or annotation is None:
