@@ -12,10 +12,10 @@ from qtpy.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
 from napari_openhcs.gui._browser import library_name, title
 from napari_openhcs.gui._param_widgets import channel_label, param_widget
 from napari_openhcs.pipeline import Step
-from napari_openhcs.pipeline.step import StepSettings, settings_of
+from napari_openhcs.pipeline.step import STEP_COMPONENTS, StepSettings, settings_of
 from napari_openhcs.registry import call_defaults, get_info
 
-COMPONENTS = ("site", "channel", "z", "timepoint")
+#: output dtypes offered in the form (any NumPy dtype name is valid in a pipeline file)
 DTYPES = ("keep", "plate", "uint8", "uint16", "float32")
 NO_GROUP = "(none)"
 
@@ -217,13 +217,13 @@ class StepForm(QWidget):
                 CheckBox(value=model.enabled, name="enabled", label="enabled"),
                 Select(
                     value=list(model.variable_components),
-                    choices=list(COMPONENTS),
+                    choices=list(STEP_COMPONENTS),
                     name="variable_components",
                     label="stack along",
                 ),
                 ComboBox(
                     value=model.group_by or NO_GROUP,
-                    choices=[NO_GROUP, *COMPONENTS],
+                    choices=[NO_GROUP, *STEP_COMPONENTS],
                     name="group_by",
                     label="group by",
                 ),
