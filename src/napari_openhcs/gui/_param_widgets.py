@@ -122,8 +122,8 @@ PARAMETER_TYPES.register_type(Footprint, widget_type=FootprintEdit)
 PARAMETER_TYPES.register_type(ImageSource, widget_type=ComboBox)
 PARAMETER_TYPES.register_type(OptionalText, widget_type=OptionalTextEdit)
 PARAMETER_TYPES.register_type(LiteralText, widget_type=LiteralEdit)
-for _item in (float, int):
-    PARAMETER_TYPES.register_type(list[_item], widget_type=SequenceEdit)
+PARAMETER_TYPES.register_type(list[float], widget_type=SequenceEdit)
+PARAMETER_TYPES.register_type(list[int], widget_type=SequenceEdit)
 
 _PLAIN = {"int": int, "float": float, "bool": bool}
 _SEQUENCES = {"tuple[float, ...]": float, "tuple[int, ...]": int}
