@@ -47,7 +47,7 @@ def test_plate_scope_survives_the_dock_model():
 
 
 def test_image_sources_offer_every_earlier_output_per_channel_and_keep_other_values():
-    from napari_openhcs.gui._step_form import image_sources
+    from napari_openhcs.gui._param_widgets import image_sources
 
     choices = dict(
         (label, value)

@@ -1,5 +1,6 @@
 """Parameter specs: numpydoc parsing, types from defaults, overrides, footprints, bounds and
-the form-widget mapping (without magicgui: plain types and options)."""
+reading a value back from the text a user wrote (the widget map is tested in
+``tests/gui/test_param_widgets.py``)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,8 @@ import typing
 
 import pytest
 
-from napari_openhcs.registry.info import ParamSpec
-from napari_openhcs.registry.specs import (
-    default_bounds,
-    param_specs,
-    parse_numpydoc,
-    spec_value,
-    widget_annotation,
-    widget_options,
-    widget_value,
-)
+from napari_openhcs.registry.docstrings import parse_numpydoc
+from napari_openhcs.registry.specs import default_bounds, param_specs, parse_value
 
 
 def documented(image, sigma=1, mode="reflect", order=None, cval=0, names=None, out=None):
@@ -147,28 +140,14 @@ def test_bounds_always_contain_the_default(name, annotation, default):
     assert hi >= 1000  # room beyond magicgui's silent 999 maximum
 
 
-def test_widget_mapping_round_trips_each_kind():
-    cases = [
-        (ParamSpec("sigma", "float", 0.005, bounds=(0.0, 100.0)), float, 0.005),
-        (ParamSpec("n", "int", 3, bounds=(0, 10)), int, 3),
-        (ParamSpec("mode", "str", "reflect", choices=("reflect", "wrap")), str, "reflect"),
-        (ParamSpec("footprint", "footprint", {"disk": 2}), None, ("disk", 2)),
-        (ParamSpec("sigmas", "tuple[float, ...]", None, optional=True), list[float], []),
-        (ParamSpec("order", "int", None, optional=True), str, ""),
-        (ParamSpec("lo", "float", float("nan")), str, "nan"),
-    ]
-    for spec, annotation, shown in cases:
-        if annotation is not None:
-            assert widget_annotation(spec) == annotation, spec.name
-        value = widget_value(spec)
-        assert value == shown, spec.name
-        back = spec_value(spec, value)
-        assert back == spec.default or (back != back and spec.default != spec.default)
-    assert widget_options(cases[0][0])["step"] <= 0.001  # shows 0.005 unrounded
-    assert widget_options(cases[2][0]) == {"choices": ["reflect", "wrap"]}
-    assert spec_value(cases[5][0], "2") == 2
+def test_literal_text_reads_back_as_its_value():
+    for value in (0.005, 3, "reflect", [1.5, 2.0], {"disk": 2}, None):
+        assert parse_value("" if value is None else repr(value)) == value
+    nan = parse_value("nan")
+    assert nan != nan
+    assert parse_value("2") == 2
     with pytest.raises(ValueError, match="order"):
-        spec_value(cases[5][0], "two")
+        parse_value("two", "order")
 
 
 def test_specs_module_does_not_import_magicgui():
@@ -178,7 +157,7 @@ def test_specs_module_does_not_import_magicgui():
     code = (
         "import sys, napari_openhcs.registry.specs as s;"
         "from napari_openhcs.registry.info import ParamSpec;"
-        "s.widget_options(ParamSpec('a', 'float', 1.0, bounds=(0, 2)));"
+        "s.parse_value('1.0'); s.default_bounds('a', 'float', 1.0);"
         "print('magicgui' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -21,6 +21,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_openhcs.registry import list_functions
+
 ALL = "all"
 
 #: how a library is named to the people who use it.
@@ -46,6 +48,7 @@ FILTERS = (("library", "Library"), ("memory_type", "Runs on"), ("category", "Kin
 
 
 def library_name(library: str) -> str:
+    """How a library is named to the people who use it ("scikit-image")."""
     return LIBRARY_NAMES.get(library, library)
 
 
@@ -78,6 +81,7 @@ def readable_doc(text: str) -> str:
 
 
 def summary(info) -> str:
+    """One line on a function: library, memory type, contract, category and output."""
     return (
         f"{library_name(info.library)} · {info.memory_type} · {info.contract} · "
         f"{info.category} → {info.output_kind}"
@@ -110,8 +114,6 @@ class FunctionBrowser(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from napari_openhcs.registry import list_functions
-
         self.infos = {i.ref: i for i in list_functions()}
         self.search = QLineEdit(placeholderText="Search functions (name or doc)")
         filters = QGridLayout()

@@ -2,68 +2,65 @@
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
 from typing import Any
 
+from magicgui.widgets import CheckBox, ComboBox, Container, LineEdit, Select
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
 
-COMPONENTS = ("site", "channel", "z", "timepoint")
+from napari_openhcs.gui._browser import library_name, title
+from napari_openhcs.gui._param_widgets import channel_label, param_widget
+from napari_openhcs.pipeline import Step
+from napari_openhcs.pipeline.step import STEP_COMPONENTS, StepSettings, settings_of
+from napari_openhcs.registry import call_defaults, get_info
+
+#: output dtypes offered in the form (any NumPy dtype name is valid in a pipeline file)
 DTYPES = ("keep", "plate", "uint8", "uint16", "float32")
 NO_GROUP = "(none)"
 
 
 @dataclass
-class StepModel:
-    """One dock step: a single registered function with its settings."""
+class StepModel(StepSettings):
+    """One dock step: a single registered function with the step's settings (the fields of
+    ``StepSettings``, shared with ``Step``) and what the dock edits apart from them."""
 
     ref: str
     kwargs: dict = field(default_factory=dict)
-    name: str = ""
-    variable_components: list = field(default_factory=lambda: ["z"])
-    group_by: str | None = None
+    #: the group of a dict pattern shown in the form (a value of ``group_by``).
     group_value: str | None = None
-    enabled: bool = True
-    materialize: bool = False
-    output_dtype: str = "keep"
-    input_source: str = "previous"
-    #: ``"unit"`` (per well) or ``"plate"`` (once for the plate, before the wells).
-    scope: str = "unit"
     #: further functions of a chain, run after ``ref`` in order: ``[(ref, kwargs), ...]``.
     extra: list = field(default_factory=list)
     #: the other groups of a dict pattern (value -> chain): not edited here, never dropped.
     other_groups: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.name = self.name or ""
+
     def calls(self) -> list[tuple[str, dict]]:
         """The chain: ``[(ref, kwargs), ...]``."""
         return [(self.ref, self.kwargs), *self.extra]
 
-    def to_step(self):
+    def to_step(self) -> Step:
         """The pipeline ``Step``."""
-        from napari_openhcs.pipeline import Step
-
         chain = [(r, dict(k)) for r, k in self.calls()]
         call = chain[0] if len(chain) == 1 else chain
-        if self.group_by and self.group_value:
+        grouped = bool(self.group_by and self.group_value)
+        if grouped:
             func = {k: list(v) for k, v in self.other_groups.items() if k != str(self.group_value)}
             func[str(self.group_value)] = call
         else:
             func = call
-        return Step(
-            func,
+        settings = settings_of(self)
+        settings.update(
             name=self.name or None,
             variable_components=list(self.variable_components),
-            group_by=self.group_by if self.group_by and self.group_value else None,
-            input_source=self.input_source,
-            materialize=self.materialize,
-            enabled=self.enabled,
-            scope=self.scope,
-            output_dtype=self.output_dtype,
+            group_by=self.group_by if grouped else None,
         )
+        return Step(func=func, **settings)
 
     @classmethod
-    def from_step(cls, step) -> StepModel:
+    def from_step(cls, step: Step) -> StepModel:
         """A model from a ``Step``: a dict pattern's first group is edited, the rest kept."""
         pattern = step.pattern
         group_value = None
@@ -76,178 +73,16 @@ class StepModel:
         else:
             chain = pattern
         ref, kwargs = chain[0]
+        settings = settings_of(step)
+        settings["variable_components"] = list(step.variable_components)
         return cls(
             ref=ref,
             kwargs=dict(kwargs),
-            name=step.name,
-            variable_components=list(step.variable_components),
-            group_by=step.group_by,
             group_value=group_value,
-            enabled=step.enabled,
-            materialize=step.materialize,
-            output_dtype=step.output_dtype,
-            input_source=step.input_source,
-            scope=step.scope,
             extra=[(r, dict(k)) for r, k in chain[1:]],
             other_groups=others,
+            **settings,
         )
-
-
-def _literal(text: str) -> Any:
-    """A literal field's value: a Python literal, ``nan``/``inf`` as floats, else the text."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        pass
-    try:
-        return float(text)  # nan, inf, -inf: repr() of those floats is not a literal
-    except ValueError:
-        return text
-
-
-#: units of parameters by a word of their name (the registry has none; these hold for the
-#: image functions it lists, which work in pixels).
-UNIT_WORDS = {
-    "sigma": "px",
-    "radius": "px",
-    "distance": "px",
-    "shift": "px",
-    "area": "px²",
-}
-
-
-def param_unit(spec) -> str:
-    """The unit a parameter is given in ("px", "px²"), or ``""`` when not known."""
-    if spec.annotation not in ("int", "float", "tuple[float, ...]", "tuple[int, ...]"):
-        return ""
-    words = spec.name.lower().split("_")
-    for word, unit in UNIT_WORDS.items():
-        if any(w.startswith(word) for w in words):
-            return unit
-    doc = (spec.doc or "").lower()
-    if "size" in words and "pixel" in doc or "in pixels" in doc:
-        return "px"
-    return ""
-
-
-def param_label(spec) -> str:
-    unit = param_unit(spec)
-    return f"{spec.name} ({unit})" if unit else spec.name
-
-
-def must_be_odd(spec) -> bool:
-    """An integer the function needs odd (a neighbourhood with a centre pixel)."""
-    doc = (spec.doc or "").lower()
-    return spec.annotation == "int" and (doc.startswith("odd ") or " must be odd" in doc)
-
-
-def channel_label(channel: Any, names: dict | None) -> str:
-    name = (names or {}).get(channel) or (names or {}).get(_as_int(channel))
-    return str(name) if name else f"channel {channel}"
-
-
-def _as_int(value: Any) -> Any:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return value
-
-
-def image_sources(
-    earlier: list[tuple[str, str]],
-    channels: list,
-    value: Any = None,
-    channel_names: dict | None = None,
-) -> list[tuple[str, Any]]:
-    """Choices for an image parameter: ``(label, value)`` for this step's image, the raw
-    images and each earlier step's output (each also per plate channel), and each earlier
-    plate step's result; ``value`` is kept when it is none of them.
-
-    ``earlier`` is ``[(step name, scope), ...]`` of the steps before this one.
-    """
-    choices: list[tuple[str, Any]] = []
-
-    def add(label: str, source: str) -> None:
-        choices.append((label, {"image": source}))
-        for c in channels:
-            name = channel_label(c, channel_names)
-            choices.append((f"{label}, {name}", {"image": source, "channel": c}))
-
-    add("this image", "previous")
-    add("raw images", "start")
-    for name, scope in earlier:
-        if scope == "plate":
-            choices.append((f"plate step {name!r}", {"plate_step": name}))
-        else:
-            add(f"step {name!r}", name)
-    if value is not None and all(v != value for _, v in choices):
-        choices.append((repr(value), value))
-    return choices
-
-
-def param_widget(spec, value: Any, context: dict | None = None):
-    """A magicgui widget for ``spec`` holding ``value``; text holding a literal as fallback.
-
-    Image parameters get a choice of sources from ``context`` (``earlier`` steps and plate
-    ``channels``, see ``image_sources``).
-    """
-    from magicgui.widgets import ComboBox, LineEdit, create_widget
-
-    from napari_openhcs.gui._browser import readable_doc
-    from napari_openhcs.registry.specs import widget_annotation, widget_kind, widget_options
-
-    if spec.annotation == "image" and isinstance(value, dict):
-        context = context or {}
-        w = ComboBox(
-            value=value,
-            choices=image_sources(
-                context.get("earlier", []),
-                context.get("channels", []),
-                value,
-                context.get("channel_names"),
-            ),
-            name=spec.name,
-            label=spec.name,
-            tooltip=readable_doc(spec.doc) or None,
-        )
-        w._openhcs_literal = False
-        return w
-
-    doc = readable_doc(spec.doc)
-    plain = spec.annotation in ("int", "float", "bool", "str") or spec.choices is not None
-    if plain and value is not None and widget_kind(spec) != "literal":  # NaN: literal text
-        try:
-            options = widget_options(spec)
-            if must_be_odd(spec):
-                options.update(min=max(3, options.get("min") or 3), step=2)
-                doc = (doc + " " if doc else "") + "(odd, at least 3)"
-            w = create_widget(
-                value=value,
-                annotation=widget_annotation(spec),
-                name=spec.name,
-                label=param_label(spec),
-                options=options,
-            )
-            w.tooltip = doc or None
-            w._openhcs_odd = must_be_odd(spec)
-            w._openhcs_literal = False
-            return w
-        except (TypeError, ValueError):
-            pass
-    w = LineEdit(
-        value="" if value is None else repr(value), name=spec.name, label=param_label(spec)
-    )
-    w.tooltip = (doc + " " if doc else "") + "(a Python literal; empty for None)"
-    w._openhcs_literal = True
-    return w
-
-
-def widget_value(w) -> Any:
-    """The value a parameter widget holds."""
-    return _literal(w.value) if getattr(w, "_openhcs_literal", False) else w.value
 
 
 class StepForm(QWidget):
@@ -324,11 +159,6 @@ class StepForm(QWidget):
         """Build the form for ``model`` (``group_values``: component -> plate values;
         ``earlier``: ``(name, scope)`` of the enabled steps before it, for image sources;
         ``channel_names``: channel -> name, shown instead of numbers)."""
-        from magicgui.widgets import CheckBox, ComboBox, Container, LineEdit, Select
-
-        from napari_openhcs.gui._browser import library_name, title
-        from napari_openhcs.registry import call_defaults, get_info
-
         for w in (self.settings, *self.chain_forms):
             if w is not None:
                 # a widget taken out of the form may still emit (a combo box losing its
@@ -387,13 +217,13 @@ class StepForm(QWidget):
                 CheckBox(value=model.enabled, name="enabled", label="enabled"),
                 Select(
                     value=list(model.variable_components),
-                    choices=list(COMPONENTS),
+                    choices=list(STEP_COMPONENTS),
                     name="variable_components",
                     label="stack along",
                 ),
                 ComboBox(
                     value=model.group_by or NO_GROUP,
-                    choices=[NO_GROUP, *COMPONENTS],
+                    choices=[NO_GROUP, *STEP_COMPONENTS],
                     name="group_by",
                     label="group by",
                 ),
@@ -433,14 +263,13 @@ class StepForm(QWidget):
 
     def set_param(self, name: str, value: Any) -> None:
         """Set one parameter through its widget (as a user would)."""
-        w = self.params[name]
-        w.value = repr(value) if getattr(w, "_openhcs_literal", False) else value
+        self.params[name].value = value
 
     def _params_changed(self, i: int) -> None:
         ref, old = self.model.calls()[i]
         kwargs = {}
         for w in self.chain_forms[i]:
-            value = widget_value(w)
+            value = w.value
             if getattr(w, "_openhcs_odd", False) and isinstance(value, int) and value % 2 == 0:
                 w.value = value + 1  # an even size has no centre: the next odd one
                 return  # the widget's change comes back here with the odd value

@@ -16,20 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from napari_openhcs.errors import PipelineError, UnknownFunctionError
-from napari_openhcs.pipeline.step import Pipeline, Step
+from napari_openhcs.pipeline.compiler import check_kwargs
+from napari_openhcs.pipeline.step import Pipeline, Step, setting_defaults
+from napari_openhcs.registry import get_info
 
 FORMAT = "napari-openhcs.pipeline"
 VERSION = 1
 BUILTIN = Path(__file__).resolve().parent.parent / "pipelines"
-_DEFAULTS = {
-    "variable_components": ["z"],
-    "group_by": None,
-    "input_source": "previous",
-    "materialize": False,
-    "enabled": True,
-    "scope": "unit",
-    "output_dtype": "keep",
-}
+#: the optional step fields and their defaults, from ``Step`` (written when they differ)
+_DEFAULTS = setting_defaults()
 
 
 def _chain_to_json(chain: list[tuple[str, dict]]) -> Any:
@@ -38,6 +33,8 @@ def _chain_to_json(chain: list[tuple[str, dict]]) -> Any:
 
 
 def step_to_dict(step: Step) -> dict:
+    """The JSON object of one step (``variable_components`` always, other settings when they
+    differ from their defaults)."""
     pattern = step.pattern
     func = (
         {"groups": {k: _chain_to_json(v) for k, v in pattern.items()}}
@@ -53,6 +50,7 @@ def step_to_dict(step: Step) -> dict:
 
 
 def pipeline_to_dict(pipeline: Pipeline) -> dict:
+    """The JSON object of a pipeline (see the module docstring)."""
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -86,9 +84,6 @@ def _chain_from_json(value: Any, where: str) -> list:
 
 def pipeline_from_dict(data: dict, source: str = "pipeline") -> Pipeline:
     """Build a pipeline from parsed JSON, checking every reference against the registry."""
-    from napari_openhcs.pipeline.compiler import check_kwargs
-    from napari_openhcs.registry import get_info
-
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise PipelineError(f"{source}: not a napari-openhcs pipeline (format must be {FORMAT!r})")
     if data.get("version") != VERSION:

@@ -8,21 +8,16 @@ the dict does not name pass through unchanged).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from napari_openhcs.errors import PipelineError
+from napari_openhcs.pipeline.dtypes import check_output_dtype
 from napari_openhcs.plates.index import COMPONENTS
+from napari_openhcs.registry import ref_of
 
 #: Components a step may stack or group by (a unit never spans wells).
 STEP_COMPONENTS = tuple(c for c in COMPONENTS if c != "well")
-
-
-def _ref_of(func: Any) -> str:
-    """The registered reference of a ``FunctionRef``, a reference string or a function object."""
-    from napari_openhcs.registry import ref_of
-
-    return ref_of(func)
 
 
 def normalize_chain(pattern: Any) -> list[tuple[str, dict]]:
@@ -37,8 +32,8 @@ def normalize_chain(pattern: Any) -> list[tuple[str, dict]]:
     if isinstance(pattern, tuple):
         if len(pattern) != 2 or not isinstance(pattern[1], dict):
             raise PipelineError(f"a (function, kwargs) pair was expected, got {pattern!r}")
-        return [(_ref_of(pattern[0]), dict(pattern[1]))]
-    return [(_ref_of(pattern), {})]
+        return [(ref_of(pattern[0]), dict(pattern[1]))]
+    return [(ref_of(pattern), {})]
 
 
 def normalize_pattern(pattern: Any) -> list[tuple[str, dict]] | dict[str, list[tuple[str, dict]]]:
@@ -50,14 +45,13 @@ def normalize_pattern(pattern: Any) -> list[tuple[str, dict]] | dict[str, list[t
     return normalize_chain(pattern)
 
 
-@dataclass
-class Step:
-    """One step of a pipeline.
+@dataclass(kw_only=True)
+class StepSettings:
+    """The settings of a step besides its function: the one definition of these fields, their
+    defaults and their meaning (the JSON format and the dock's step model derive from it).
 
     Parameters
     ----------
-    func : pattern
-        See the module docstring.
     name : str, optional
         Shown in the dock and used for output names (default: the last function's name).
     variable_components : list of str
@@ -79,7 +73,6 @@ class Step:
         ``"keep"``, ``"plate"`` (the plate's dtype, range-aware) or a NumPy dtype name.
     """
 
-    func: Any
     name: str | None = None
     variable_components: list[str] = field(default_factory=lambda: ["z"])
     group_by: str | None = None
@@ -88,6 +81,37 @@ class Step:
     enabled: bool = True
     scope: str = "unit"
     output_dtype: str = "keep"
+
+
+def setting_defaults() -> dict[str, Any]:
+    """``{field: default}`` of every step setting but ``name``, in declaration order.
+
+    >>> setting_defaults()["variable_components"], setting_defaults()["scope"]
+    (['z'], 'unit')
+    """
+    out = {}
+    for f in fields(StepSettings):
+        if f.name != "name":
+            out[f.name] = f.default_factory() if f.default is MISSING else f.default
+    return out
+
+
+def settings_of(obj: Any) -> dict[str, Any]:
+    """Every step setting (``name`` included) of a ``Step`` or anything with those fields."""
+    return {f.name: getattr(obj, f.name) for f in fields(StepSettings)}
+
+
+@dataclass
+class Step(StepSettings):
+    """One step of a pipeline: a function pattern and its settings (see ``StepSettings``).
+
+    Parameters
+    ----------
+    func : pattern
+        See the module docstring. The settings are keyword arguments.
+    """
+
+    func: Any
 
     def __post_init__(self) -> None:
         self.variable_components = list(self.variable_components)
@@ -125,17 +149,18 @@ class Step:
             )
         if self.scope not in ("unit", "plate"):
             raise PipelineError(f"step {self.name!r}: scope must be 'unit' or 'plate'")
-        from napari_openhcs.pipeline.dtypes import check_output_dtype
-
         try:
             check_output_dtype(self.output_dtype)
         except PipelineError as exc:
             raise PipelineError(f"step {self.name!r}: {exc}") from None
 
     def __eq__(self, other: object) -> bool:
-        from napari_openhcs.pipeline.jsonio import step_to_dict
-
-        return isinstance(other, Step) and step_to_dict(self) == step_to_dict(other)
+        # what the JSON format saves: the normalised pattern and the settings
+        return (
+            isinstance(other, Step)
+            and self.pattern == other.pattern
+            and settings_of(self) == settings_of(other)
+        )
 
 
 @dataclass
@@ -146,6 +171,4 @@ class Pipeline:
     name: str = "pipeline"
 
     def __eq__(self, other: object) -> bool:
-        from napari_openhcs.pipeline.jsonio import pipeline_to_dict
-
-        return isinstance(other, Pipeline) and pipeline_to_dict(self) == pipeline_to_dict(other)
+        return isinstance(other, Pipeline) and self.name == other.name and self.steps == other.steps

@@ -1,18 +1,25 @@
-"""Parameter specs: what a form needs to know about each parameter, without the library.
+"""Parameter specs: the type of each parameter (kind, choices, bounds, default, doc), read
+without importing the library's heavy dependencies and without naming any widget.
 
 Types come from annotations, then from defaults, then from the numpydoc ``Parameters``
-section, then from the reviewed override table (``registry/overrides.py``). Every spec gets
-bounds wide enough that its default is never clamped by a form.
+section (``registry/docstrings.py``), then from the reviewed override table
+(``registry/overrides.py``). Every spec gets bounds wide enough that its default is never
+clamped by a form. The GUI chooses a widget per spec (``gui/_param_widgets.py``); text a user
+types is read back by ``parse_value``.
 """
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
+import types
 import typing
 from typing import Any
 
+from napari_openhcs.registry.docstrings import choices_from_doc, parse_numpydoc, type_from_doc
 from napari_openhcs.registry.info import ParamSpec
+from napari_openhcs.registry.overrides import COMMON, overrides_for
 
 #: Parameters never shown or passed: the pipeline owns them (stacks are (n, y, x), one plane
 #: at a time) or they are outputs/handles rather than settings.
@@ -49,91 +56,6 @@ EXCLUDED = frozenset(
 IMAGE_PARAMETERS = frozenset({"input_image1", "mask", "labels", "reference"})
 IMAGE_DEFAULT = {"image": "previous"}
 
-_NUMPY_TYPES = {"float": "float", "int": "int", "bool": "bool", "str": "str"}
-_QUOTES = "'\"\u2018\u2019`"
-_DOC_ENTRY = re.compile(r"^(\w+)\s*:\s*(.+)$")
-
-
-def _doc_sections(doc: str) -> dict[str, list[str]]:
-    """Lines of each numpydoc section (``{"parameters": [...], "other parameters": [...]}``)."""
-    lines = inspect.cleandoc(doc).splitlines()
-    sections: dict[str, list[str]] = {}
-    current = None
-    for i, line in enumerate(lines):
-        nxt = lines[i + 1] if i + 1 < len(lines) else ""
-        if line.strip() and re.fullmatch(r"\s*-{3,}\s*", nxt):
-            current = line.strip().lower()
-            sections[current] = []
-        elif current is not None and not re.fullmatch(r"\s*-{3,}\s*", line):
-            sections[current].append(line)
-    return sections
-
-
-def parse_numpydoc(doc: str | None) -> dict[str, tuple[str, str]]:
-    """``{name: (type line, description)}`` from the numpydoc ``Parameters`` and
-    ``Other Parameters`` sections."""
-    if not doc:
-        return {}
-    sections = _doc_sections(doc)
-    out: dict[str, tuple[str, str]] = {}
-    for title in ("parameters", "other parameters"):
-        current = None
-        for line in sections.get(title, ()):
-            if line and not line[0].isspace():
-                entry = _DOC_ENTRY.match(line.strip())
-                if entry:
-                    for name in entry.group(1).split(","):
-                        current = name.strip()
-                        out[current] = (entry.group(2).strip(), "")
-                else:
-                    current = None
-            elif current and line.strip():
-                kind, desc = out[current]
-                out[current] = (kind, (desc + " " + line.strip()).strip())
-    return out
-
-
-def _choices_from_doc(type_line: str) -> tuple | None:
-    m = re.search(r"\{([^}]*)\}", type_line)
-    if not m:
-        return None
-    values = []
-    for raw in m.group(1).split(","):
-        raw = raw.strip()
-        if raw[:1] in _QUOTES or raw[-1:] in _QUOTES:
-            values.append(raw.strip(_QUOTES))
-        elif raw in ("None",):
-            continue
-        else:
-            try:
-                values.append(int(raw))
-            except ValueError:
-                try:
-                    values.append(float(raw))
-                except ValueError:
-                    values.append(raw)
-    return tuple(values) or None
-
-
-def _type_from_doc(type_line: str) -> str | None:
-    t = type_line.lower()
-    if "{" in t:
-        return None
-    for word, kind in (
-        ("bool", "bool"),
-        ("int", "int"),
-        ("float", "float"),
-        ("scalar", "float"),
-        ("str", "str"),
-    ):
-        m = re.search(rf"\b{word}", t)
-        if m:
-            seq = re.search(r"sequence|tuple|array|iterable|list", t)
-            if seq and seq.start() < m.start():  # "sequence of floats", not "float or sequence"
-                return "tuple[float, ...]" if kind in ("float", "int") else "any"
-            return kind
-    return None
-
 
 def _type_from_annotation(annotation: Any) -> tuple[str | None, tuple | None, bool]:
     """(annotation string, choices, optional) from a Python annotation."""
@@ -150,7 +72,7 @@ def _type_from_annotation(annotation: Any) -> tuple[str | None, tuple | None, bo
     args = typing.get_args(annotation)
     if origin is typing.Literal:
         return "str" if all(isinstance(a, str) for a in args) else "any", tuple(args), False
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         optional = type(None) in args
         rest = [a for a in args if a is not type(None)]
         if len(rest) == 1:
@@ -247,8 +169,6 @@ def param_specs(
         function is then left out of the registry).
     """
     if overrides is None:
-        from napari_openhcs.registry.overrides import overrides_for
-
         overrides = overrides_for(ref)
     try:
         sig = inspect.signature(func)
@@ -295,11 +215,11 @@ def param_specs(
         kind, choices, optional = _type_from_annotation(hints.get(p.name, p.annotation))
         doc_type, doc_text = docs.get(p.name, ("", ""))
         if kind is None:
-            kind = _type_from_default(default) or _type_from_doc(doc_type)
-            if kind == "int" and _type_from_doc(doc_type) == "float":
+            kind = _type_from_default(default) or type_from_doc(doc_type)
+            if kind == "int" and type_from_doc(doc_type) == "float":
                 kind = "float"  # ``sigma=1`` documented as a float
         if choices is None and doc_type:
-            choices = _choices_from_doc(doc_type)
+            choices = choices_from_doc(doc_type)
             if choices and kind is None:
                 kind = "str" if all(isinstance(c, str) for c in choices) else "any"
         if default is None and not required:
@@ -316,8 +236,6 @@ def param_specs(
             bounds=None,
             doc=doc_text.split(". ")[0][:200],
         )
-        from napari_openhcs.registry.overrides import COMMON
-
         for key, value in (COMMON.get(p.name) or {}).items():
             if spec[key] in (None, "any") or (key == "annotation" and spec[key] == "any"):
                 spec[key] = value
@@ -355,147 +273,26 @@ def _jsonable(value: Any) -> Any:
 _UNSET = object()
 
 
-# -- forms ----------------------------------------------------------------------------------
-# One small mapping from a spec to a magicgui-native widget, shared by the GUI and its test.
-# It returns plain Python types and option dicts only; magicgui is never imported here.
-#
-# - int / float: a spin box with ``min``/``max`` from the bounds (never clamping the default);
-# - bool: a check box; str / int with choices: a combo box (``nullable`` when None is allowed);
-# - footprint ``{"disk": 5}``: a ``(shape, size)`` tuple edit (a shape combo box + a size spin
-#   box); multi-size footprints (``{"rectangle": [3, 5]}``) fall back to literal text;
-# - tuple[float, ...] / tuple[int, ...]: a list edit (an empty list means None);
-# - everything else, and numbers whose default is None: a line edit holding a Python literal
-#   (empty text means None; ``nan``/``inf`` are read as floats), parsed back by ``spec_value``.
+def parse_value(text: str, name: str = "parameter") -> Any:
+    """A parameter value from the text a user wrote: a Python literal, ``nan``/``inf`` as
+    floats, ``None`` for empty text.
 
-_PLAIN = {"int": int, "float": float, "bool": bool, "str": str}
-_SEQUENCES = {"tuple[float, ...]": float, "tuple[int, ...]": int}
+    Raises ``ValueError`` (naming the parameter) for text that is none of those.
 
-
-def widget_kind(spec: ParamSpec) -> str:
-    """How a form shows ``spec``: ``footprint``, ``choice``, ``sequence``, ``plain`` or
-    ``literal`` (see the mapping above)."""
-    if spec.annotation == "footprint":
-        from napari_openhcs.registry.reference import FOOTPRINT_SHAPES
-
-        d = spec.default
-        ok = (
-            isinstance(d, dict)
-            and len(d) == 1
-            and next(iter(d)) in FOOTPRINT_SHAPES
-            and isinstance(next(iter(d.values())), int)
-        )
-        return "footprint" if ok else "literal"
-    if spec.choices is not None:
-        return "choice"
-    if spec.annotation in _SEQUENCES:
-        return "sequence" if spec.default is None or isinstance(spec.default, list) else "literal"
-    if isinstance(spec.default, float) and spec.default != spec.default:
-        return "literal"  # NaN ("use the image's own value"): a spin box cannot show it
-    if spec.annotation in _PLAIN and spec.default is not None:
-        return "plain"
-    if spec.annotation == "str":
-        return "plain"
-    return "literal"
-
-
-def widget_annotation(spec: ParamSpec) -> Any:
-    """The Python type a form widget is built for (magicgui's ``annotation=``).
-
-    See the mapping above; values go through ``widget_value`` and come back through
-    ``spec_value``.
+    >>> parse_value("[1, 2]"), parse_value(" "), parse_value("-inf")
+    ([1, 2], None, -inf)
     """
-    kind = widget_kind(spec)
-    if kind == "footprint":
-        from napari_openhcs.registry.reference import FOOTPRINT_SHAPES
-
-        return tuple[typing.Literal[FOOTPRINT_SHAPES], int]
-    if kind == "sequence":
-        return list[_SEQUENCES[spec.annotation]]
-    if kind == "choice":
-        types = {type(c) for c in spec.choices}
-        return types.pop() if len(types) == 1 else object
-    if kind == "plain":
-        return _PLAIN[spec.annotation]
-    return str
-
-
-def widget_options(spec: ParamSpec) -> dict:
-    """magicgui widget options: choices, or min/max/step that never clamp the default."""
-    kind = widget_kind(spec)
-    options: dict[str, Any] = {}
-    if kind == "choice":
-        options["choices"] = list(spec.choices)
-        if spec.optional or spec.default is None:
-            options["nullable"] = True
-    elif kind == "plain" and spec.annotation in ("int", "float") and spec.bounds is not None:
-        lo, hi = spec.bounds
-        if lo is not None:
-            options["min"] = lo
-        if hi is not None:
-            options["max"] = hi
-        if spec.annotation == "float":
-            options["step"] = _float_step(spec.default)
-    return options
-
-
-def _float_step(default: Any) -> float:
-    """A spin-box step fine enough that the default shows all its decimals (magicgui shows
-    as many decimals as the step needs, two at least)."""
-    text = repr(float(default)) if isinstance(default, (int, float)) else "0.0"
-    if "e-" in text:
-        mantissa, exponent = text.split("e-")
-        digits = int(exponent) + len(mantissa.partition(".")[2].rstrip("0"))
-    elif "e" in text:
-        digits = 0
-    else:
-        digits = len(text.partition(".")[2].rstrip("0"))
-    return 0.1 if digits <= 1 else 10.0**-digits
-
-
-def widget_value(spec: ParamSpec, value: Any = _UNSET) -> Any:
-    """``value`` (default: the spec's default) as the widget of ``widget_annotation`` holds it."""
-    value = spec.default if value is _UNSET else value
-    kind = widget_kind(spec)
-    if kind == "footprint" and isinstance(value, dict):
-        ((shape, size),) = value.items()
-        return (shape, size)
-    if kind == "sequence":
-        return [] if value is None else list(value)
-    if kind == "plain" and spec.annotation == "str":
-        return "" if value is None else value
-    if kind == "literal":
-        return "" if value is None else repr(value)
-    return value
-
-
-def spec_value(spec: ParamSpec, value: Any) -> Any:
-    """The parameter value from a widget value (inverse of ``widget_value``).
-
-    Raises ``ValueError`` for literal text that is not a Python literal.
-    """
-    import ast
-
-    kind = widget_kind(spec)
-    if kind == "footprint":
-        shape, size = value
-        return {shape: int(size)}
-    if kind == "sequence":
-        return list(value) if value else None
-    if kind == "plain" and spec.annotation == "str":
-        return None if value == "" and spec.optional else value
-    if kind == "literal":
-        text = str(value).strip()
-        if not text:
-            return None
-        try:
-            return ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            pass
-        try:
-            return float(text)  # nan, inf, -inf
-        except ValueError as exc:
-            raise ValueError(
-                f"{spec.name}: {text!r} is not a value (write a number, a list such as "
-                "[1, 2], a quoted text or leave it empty)"
-            ) from exc
-    return value
+    text = str(text).strip()
+    if not text:
+        return None
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        pass
+    try:
+        return float(text)  # nan, inf, -inf: repr() of those floats is not a literal
+    except ValueError as exc:
+        raise ValueError(
+            f"{name}: {text!r} is not a value (write a number, a list such as "
+            "[1, 2], a quoted text or leave it empty)"
+        ) from exc

@@ -7,11 +7,13 @@ from importlib import metadata
 from typing import Any
 
 from napari_openhcs.registry.info import FunctionInfo
+from napari_openhcs.registry.specs import param_specs
 
 log = logging.getLogger("napari_openhcs.registry")
 
 
 def dist_version(name: str) -> str | None:
+    """The installed version of distribution ``name``, or ``None`` when not installed."""
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
@@ -19,14 +21,13 @@ def dist_version(name: str) -> str | None:
 
 
 def first_doc_line(obj: Any) -> str:
+    """The first line of ``obj``'s docstring (``""`` when it has none)."""
     doc = (getattr(obj, "__doc__", None) or "").strip()
     return doc.splitlines()[0].strip() if doc else ""
 
 
 def info_from_declared(func: Any, ref: str, library: str, **defaults: Any) -> FunctionInfo:
     """A ``FunctionInfo`` from a function's ``__openhcs__`` metadata (own and lab functions)."""
-    from napari_openhcs.registry.specs import param_specs
-
     meta = dict(getattr(func, "__openhcs__", None) or {})
     if getattr(func, "__module__", None) == "__main__":
         raise ValueError(
