@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 from pagecache import evict  # beside this script
 
-from napari_openhcs.storage import OmeZarrPlateWriter, read_plate_well
+from napari_openhcs.plates.omezarr import read_plate_well
+from napari_openhcs.storage import OmeZarrPlateWriter
 
 
 def _fields(n, c, z, size, seed=0):

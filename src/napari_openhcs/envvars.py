@@ -25,7 +25,6 @@ OLD_PREFIX = "OPENHCS_"
 # The variables the package reads (without the prefix), for the docs and the tests.
 DISABLE_REGISTRY_CACHE = "DISABLE_REGISTRY_CACHE"
 WORKER_THREADS = "WORKER_THREADS"
-ZARR_DIRECT = "ZARR_DIRECT"
 
 
 def name(key: str) -> str:

@@ -32,7 +32,7 @@ def output_layers(viewer):
 def field_labels(out, well, field):
     from napari_openhcs.gui._launch import output_plate
     from napari_openhcs.gui._reader import read_image_layers
-    from napari_openhcs.storage.omezarr import read_plate
+    from napari_openhcs.plates.omezarr import read_plate
 
     plate = output_plate(out)
     where = plate / read_plate(plate)["wells"][well] / str(field)

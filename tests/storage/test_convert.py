@@ -9,7 +9,7 @@ from storage_validation import validate_plate
 
 from helpers import tree_checksum
 from napari_openhcs.cli import main
-from napari_openhcs.storage import read_plate, read_plate_well
+from napari_openhcs.plates.omezarr import read_plate, read_plate_well
 
 
 def _plate(root, wells=("A01", "A02", "B01"), shape=(32, 32)):

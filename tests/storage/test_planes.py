@@ -101,7 +101,8 @@ def test_arrays_it_cannot_read_exactly_are_declined(tmp_path, kwargs):
 
 
 def test_dask_reader_uses_direct_planes_and_matches(tmp_path):
-    from napari_openhcs.storage import OmeZarrPlateWriter, read_plate_well
+    from napari_openhcs.plates.omezarr import read_plate_well
+    from napari_openhcs.storage import OmeZarrPlateWriter
 
     data = _data("uint16")[:1]
     writer = OmeZarrPlateWriter(tmp_path / "p.ome.zarr", 1, 1)

@@ -14,7 +14,8 @@ from storage_validation import (
 )
 
 from napari_openhcs.errors import InputError, RunError
-from napari_openhcs.storage import OmeZarrPlateWriter, check_plate, read_plate, read_plate_well
+from napari_openhcs.plates.omezarr import read_plate, read_plate_well
+from napari_openhcs.storage import OmeZarrPlateWriter, check_plate
 
 NGFF = ["0.5", "0.4"]
 

@@ -25,7 +25,7 @@ def add_output_well(viewer: Any, out_dir: str | Path, well: str) -> list:
     Output layers are named ``"output: ..."``; those of a previously shown well are removed.
     """
     from napari_openhcs.gui._reader import read_image_layers
-    from napari_openhcs.storage.omezarr import read_plate
+    from napari_openhcs.plates.omezarr import read_plate
 
     plate = output_plate(out_dir)
     info = read_plate(plate)
@@ -58,7 +58,7 @@ def open_results(out_dir: str | Path) -> None:
 
     from napari_openhcs.gui._dock import PipelineDock
     from napari_openhcs.gui._plate_nav import PlateNavigator
-    from napari_openhcs.storage.omezarr import read_plate
+    from napari_openhcs.plates.omezarr import read_plate
 
     viewer = napari.Viewer(title="napari-openhcs results")
     plate = output_plate(out_dir)

@@ -57,7 +57,7 @@ def show_output_well(viewer: Any, out_dir: Any, well: str, index: Any) -> list:
     from napari_openhcs.errors import InputError
     from napari_openhcs.gui._launch import OUTPUT_PREFIX, output_plate
     from napari_openhcs.gui._reader import read_image_layers
-    from napari_openhcs.storage.omezarr import read_plate
+    from napari_openhcs.plates.omezarr import read_plate
 
     plate = output_plate(out_dir)
     info = read_plate(plate)

@@ -11,10 +11,11 @@ is read from disk only when napari shows it. The plate path, format and well are
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
+
+from napari_openhcs.storage import ngff
 
 LayerData = tuple[Any, dict, str]
 
@@ -95,9 +96,9 @@ def sniff(path: Path) -> str | None:
         return None
     if not path.is_dir():
         return None
-    attrs = _zarr_attrs(path)
+    attrs = ngff.read_group_attrs(path)
     if attrs is not None:
-        body = attrs.get("ome", attrs)
+        body = ngff.unwrap(attrs)[0]
         if "multiscales" in body:
             return "image"
         from napari_openhcs.plates import get_handler
@@ -108,19 +109,6 @@ def sniff(path: Path) -> str | None:
     for handler in plate_handlers():
         if handler.name != "omezarr" and handler.sniff(path):
             return "plate"
-    return None
-
-
-def _zarr_attrs(path: Path) -> dict | None:
-    """The attributes of a Zarr group folder (v3 ``zarr.json`` or v2 ``.zattrs``), else None."""
-    v3 = path / "zarr.json"
-    if v3.is_file():
-        return json.loads(v3.read_text()).get("attributes", {})
-    v2 = path / ".zattrs"
-    if v2.is_file():
-        return json.loads(v2.read_text())
-    if (path / ".zgroup").is_file():
-        return {}
     return None
 
 

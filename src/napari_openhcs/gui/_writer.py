@@ -89,16 +89,17 @@ def write_labels(path: str, data: Any, attributes: dict) -> list[str]:
     """
     import numpy as np
 
+    from napari_openhcs.atomic import new_tmp_dir, swap_into_place
     from napari_openhcs.storage import write_labels as add_labels
-    from napari_openhcs.storage.images import _image_metadata, write_label_images
-    from napari_openhcs.storage.zarrio import new_tmp_dir, swap_into_place
+    from napari_openhcs.storage.images import write_label_images
+    from napari_openhcs.storage.ngff import image_metadata
 
     array = np.asarray(data[0] if isinstance(data, list) else data)
     label_name = _label_name(attributes.get("name"))
     target = Path(path)
     if target.is_dir():
         try:
-            _image_metadata(target)
+            image_metadata(target)
         except InputError:
             raise InputError(
                 f"{target} exists and is not an OME-Zarr image (choose a new name)"

@@ -1,68 +1,63 @@
-"""OME-Zarr HCS plates (OME-NGFF 0.4 ``.zattrs`` and 0.5 ``zarr.json`` with an ``ome`` key).
+"""OME-Zarr HCS plates (OME-NGFF 0.4 ``.zattrs`` and 0.5 ``zarr.json`` with an ``ome`` key):
+the package's one OME-Zarr plate reader.
 
-Indexing reads only the JSON metadata: plate (rows, columns, wells), each well's fields, each
-field's multiscales (level 0 array's shape and dtype, axes, pixel size) and omero channels.
-Site ``n`` is the well's ``n``-th field (field path ``n-1`` in plates this package writes).
-Locators are ``"<field path>#t,c,z"`` with 0-based array indices (0 for an absent axis).
+Indexing reads only the JSON metadata, through ``storage.ngff`` (which knows where each NGFF
+version keeps it): plate (rows, columns, wells), each well's fields, each field's multiscales
+(level 0 array's shape and dtype, axes, pixel size) and omero channels. Site ``n`` is the
+well's ``n``-th field (field path ``n-1`` in plates this package writes). Locators are
+``"<field path>#t,c,z"`` with 0-based array indices (0 for an absent axis). Planes are read
+through ``storage.zarrio.open_array``.
+
+``read_plate`` and ``read_plate_well`` read a plate as the writer
+(``storage.omezarr.OmeZarrPlateWriter``) leaves it: its finished wells, and one well's fields
+as lazy arrays with their metadata.
 """
 
 from __future__ import annotations
 
 import functools
-import json
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 
-from napari_openhcs.errors import PlateError
+from napari_openhcs.errors import InputError, PlateError
 from napari_openhcs.plates.base import PlateHandler, assemble_index
 from napari_openhcs.plates.index import ImageKey, PlateIndex
+from napari_openhcs.storage import ngff
+from napari_openhcs.storage.images import read_image
+from napari_openhcs.storage.omezarr import OWN_KEY
+from napari_openhcs.storage.zarrio import open_array
 from napari_openhcs.wells import parse_well, well_name
 
 _ROW_NAME = re.compile(r"^[A-Z]{1,2}$")
-_OWN_KEY = "napari_openhcs"  # what storage.omezarr.OmeZarrPlateWriter writes on a plate
 
 
 def read_ome_attrs(path: Path) -> tuple[dict, str] | None:
     """The OME attributes of a Zarr group and the NGFF version, or ``None`` if not a group.
 
-    Zarr v3 groups keep them under ``attributes.ome`` in ``zarr.json`` (NGFF 0.5); Zarr v2
-    groups keep them at the top level of ``.zattrs`` (NGFF 0.4).
+    The attributes are the NGFF body (``storage.ngff.read_ngff``) with the plate writer's own
+    key (``storage.omezarr.OWN_KEY``) beside them when the group has it.
     """
-    v3, v2 = path / "zarr.json", path / ".zattrs"
     try:
-        if v3.is_file():
-            doc = json.loads(v3.read_text(encoding="utf-8"))
-            if doc.get("node_type", "group") != "group":
-                return None
-            attributes = doc.get("attributes", {})
-            ome = dict(attributes.get("ome", {}))
-            if _OWN_KEY in attributes:
-                ome[_OWN_KEY] = attributes[_OWN_KEY]
-            return ome, str(ome.get("version", "0.5"))
-        if v2.is_file():
-            attrs = json.loads(v2.read_text(encoding="utf-8"))
-            version = attrs.get("plate", attrs.get("well", {})).get("version", "0.4")
-            return attrs, str(version)
-    except (OSError, ValueError, AttributeError) as exc:
+        found = ngff.read_ngff(path)
+    except (OSError, ValueError) as exc:
         raise PlateError(f"{path}: unreadable Zarr metadata ({exc})") from exc
-    return None
+    if found is None:
+        return None
+    body = found.body
+    if OWN_KEY in found.attributes and OWN_KEY not in body:
+        body = {**body, OWN_KEY: found.attributes[OWN_KEY]}
+    return body, found.version
 
 
 def _array_info(path: Path) -> tuple[list[int], str] | None:
     """Shape and dtype of a Zarr array from its metadata file (v3 or v2)."""
     try:
-        if (path / "zarr.json").is_file():
-            doc = json.loads((path / "zarr.json").read_text(encoding="utf-8"))
-            return list(doc["shape"]), np.dtype(doc["data_type"]).name
-        if (path / ".zarray").is_file():
-            doc = json.loads((path / ".zarray").read_text(encoding="utf-8"))
-            return list(doc["shape"]), np.dtype(doc["dtype"]).name
+        found = ngff.read_array_meta(path)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise PlateError(f"{path}: unreadable Zarr array metadata ({exc})") from exc
-    return None
+    return None if found is None else (list(found.shape), found.dtype.name)
 
 
 def _axis_names(multiscale: dict, ndim: int) -> list[str]:
@@ -122,7 +117,7 @@ class OmeZarrHandler(PlateHandler):
         except PlateError:
             return (path / "zarr.json").is_file() or (path / ".zattrs").is_file()
         # a plate this package is still writing has no "plate" key until its first well is done
-        return found is not None and ("plate" in found[0] or _OWN_KEY in found[0])
+        return found is not None and ("plate" in found[0] or OWN_KEY in found[0])
 
     def index(self, path: Path) -> PlateIndex:
         root = Path(path).absolute()
@@ -174,11 +169,17 @@ class OmeZarrHandler(PlateHandler):
                     if "y" in scale and "x" in scale:
                         pixel_size = (scale["y"], scale["x"])
                     z_axis = next(
-                        (a for a in multiscale.get("axes", []) if isinstance(a, dict)
-                         and a.get("name") == "z"), {}
+                        (
+                            a
+                            for a in multiscale.get("axes", [])
+                            if isinstance(a, dict) and a.get("name") == "z"
+                        ),
+                        {},
                     )
                     # a z scale without a unit is a placeholder, not a recorded spacing
-                    z_step = scale.get("z") if sizes.get("z", 1) > 1 and z_axis.get("unit") else None
+                    z_step = (
+                        scale.get("z") if sizes.get("z", 1) > 1 and z_axis.get("unit") else None
+                    )
                     for i, ch in enumerate(image_attrs[0].get("omero", {}).get("channels", [])):
                         if ch.get("label"):
                             channel_names[i + 1] = str(ch["label"])
@@ -244,29 +245,75 @@ def _open_field(field_path: str):
     The cache key includes the metadata file's modification time, so a field rewritten in
     place (a re-run into the same plate) is opened afresh.
     """
-    stamp = None
-    for name in ("zarr.json", ".zattrs"):
-        try:
-            stamp = (name, os.stat(os.path.join(field_path, name)).st_mtime_ns)
-            break
-        except OSError:
-            continue
-    return _open_field_cached(field_path, stamp)
+    return _open_field_cached(field_path, ngff.metadata_stamp(field_path))
 
 
 @functools.lru_cache(maxsize=256)
 def _open_field_cached(field_path: str, stamp):
-    import zarr
-
     attrs = read_ome_attrs(Path(field_path))
     if attrs is None or not attrs[0].get("multiscales"):
         raise PlateError(f"{field_path}: not an OME-Zarr image (no multiscales metadata)")
     multiscale = attrs[0]["multiscales"][0]
-    from napari_openhcs.storage.planes import open_fast
-
     level0 = f"{field_path}/{multiscale['datasets'][0]['path']}"
     try:
-        array = open_fast(level0) or zarr.open_array(level0, mode="r")
+        array = open_array(level0)
     except Exception as exc:  # zarr raises several types for missing or damaged arrays
         raise PlateError(f"{field_path}: cannot open the level 0 array ({exc})") from exc
     return array, _axis_names(multiscale, array.ndim)
+
+
+def read_plate(path: str | Path) -> dict:
+    """Plate metadata of an OME-Zarr plate: ``name``, ``ngff``, ``rows``, ``columns``, ``wells``.
+
+    ``wells`` maps each listed well's name (``"A01"``) to its path (``"A/1"``).
+
+    Raises
+    ------
+    InputError
+        If ``path`` is not an OME-Zarr plate, or lists no well yet.
+    """
+    path = Path(path)
+    found = read_ome_attrs(path)
+    plate = found[0].get("plate") if found else None
+    if not plate:
+        raise InputError(f"{path}: not an OME-Zarr plate (no plate metadata, or no well yet)")
+    wells = {}
+    for well in plate["wells"]:
+        name = _well_name(plate, well)
+        if name is None:
+            raise PlateError(f"{path}: plate metadata names a well it cannot place: {well}")
+        wells[name] = well["path"]
+    return {
+        "name": plate.get("name"),
+        "ngff": found[1],
+        "rows": [r["name"] for r in plate["rows"]],
+        "columns": [c["name"] for c in plate["columns"]],
+        "wells": wells,
+    }
+
+
+def read_plate_well(path: str | Path, well: str) -> list[tuple[list, dict]]:
+    """The fields of one well of an OME-Zarr plate, each as ``storage.read_image`` returns it.
+
+    Returns
+    -------
+    list of (levels, info)
+        One entry per field in the well's order; ``info["field"]`` is the field path.
+
+    Raises
+    ------
+    InputError
+        If the plate does not list ``well``.
+    """
+    path = Path(path)
+    plate = read_plate(path)
+    if well not in plate["wells"]:
+        raise InputError(f"{path}: well {well} is not in this plate (or not finished)")
+    well_dir = path / plate["wells"][well]
+    found = read_ome_attrs(well_dir)
+    out = []
+    for image in (found[0] if found else {}).get("well", {}).get("images", []):
+        levels, info = read_image(well_dir / image["path"])
+        info["field"] = image["path"]
+        out.append((levels, info))
+    return out

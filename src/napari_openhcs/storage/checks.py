@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from napari_openhcs.storage import ngff as meta
-from napari_openhcs.storage.zarrio import read_group_attrs
+from napari_openhcs.storage.ngff import read_group_attrs
 
 
 def check_plate(path: str | Path) -> list[str]:

@@ -7,21 +7,17 @@ the data as given (same dtype, same values); extra levels are 2x-downsampled vie
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from napari_openhcs.atomic import new_tmp_dir, swap_into_place
 from napari_openhcs.errors import InputError
 from napari_openhcs.storage import ngff as meta
-from napari_openhcs.storage.zarrio import (
-    ensure_group,
-    new_tmp_dir,
-    read_group_attrs,
-    swap_into_place,
-    write_array,
-    write_group,
-)
+from napari_openhcs.storage.planes import PlaneArray
+from napari_openhcs.storage.zarrio import ensure_group, open_array, write_array, write_group
 
 _AXIS_ORDER = "tczyx"
 
@@ -287,8 +283,6 @@ def write_image(
         swap_into_place(tmp, path)
     finally:
         if tmp.exists():
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
     return path
 
@@ -311,13 +305,13 @@ def write_labels(
         If ``path`` is not an OME-Zarr image or the labels do not fit it.
     """
     path = Path(path)
-    info = _image_metadata(path)
+    info = meta.image_metadata(path)
     ngff, axes, scale = info["ngff"], info["axes"], info["scale"]
     compressor = meta.check_compressor(compressor)
     unit = info["units"].get("y")
     labels_dir = path / "labels"
     ensure_group(labels_dir, ngff=ngff)
-    existing = list(meta.unwrap(read_group_attrs(labels_dir) or {})[0].get("labels", []))
+    existing = list(meta.unwrap(meta.read_group_attrs(labels_dir) or {})[0].get("labels", []))
     for label_name, label in labels.items():
         check_label_name(label_name)
         tmp = new_tmp_dir(labels_dir, label_name)
@@ -334,8 +328,6 @@ def write_labels(
             )
             swap_into_place(tmp / "labels" / label_name, labels_dir / label_name)
         finally:
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
         if label_name not in existing:
             existing.append(label_name)
@@ -350,43 +342,6 @@ def _check_scale(scale: Sequence[float] | None, axes: str) -> list[float]:
     if len(scale) != len(axes) or not all(s > 0 and np.isfinite(s) for s in scale):
         raise InputError(f"scale {scale} must give one positive number per axis of {axes!r}")
     return scale
-
-
-def _image_metadata(path: Path) -> dict:
-    """Axes, scale, units, levels, channel info and NGFF version of an image group."""
-    attrs = read_group_attrs(path)
-    body, version = meta.unwrap(attrs or {})
-    multiscales = body.get("multiscales")
-    if not multiscales or version is None:
-        raise InputError(f"{path}: not an OME-Zarr image (no multiscales metadata)")
-    ms = multiscales[0]
-    axes = "".join(a["name"] if isinstance(a, dict) else str(a) for a in ms["axes"])
-    units = {a["name"]: a.get("unit") for a in ms["axes"] if isinstance(a, dict) and a.get("unit")}
-    dataset = ms["datasets"][0]
-    scale = [1.0] * len(axes)
-    for transforms in (
-        dataset.get("coordinateTransformations", []),
-        ms.get("coordinateTransformations", []),
-    ):
-        for tr in transforms:
-            if tr.get("type") == "scale":
-                scale = [s * float(v) for s, v in zip(scale, tr["scale"], strict=True)]
-    channels = body.get("omero", {}).get("channels", [])
-    return {
-        "ngff": version,
-        "name": ms.get("name"),
-        "axes": axes,
-        "scale": scale,
-        "units": units,
-        "levels": len(ms["datasets"]),
-        "paths": [d["path"] for d in ms["datasets"]],
-        "channel_names": [str(ch.get("label", f"ch{i + 1}")) for i, ch in enumerate(channels)],
-        "channel_colors": [str(ch.get("color", "FFFFFF")) for i, ch in enumerate(channels)],
-        "contrast_limits": [
-            (ch["window"]["start"], ch["window"]["end"]) for ch in channels if "window" in ch
-        ],
-        "kind": "labels" if "image-label" in body else "image",
-    }
 
 
 def read_image(path: str | Path) -> tuple[list, dict]:
@@ -413,31 +368,27 @@ def read_image(path: str | Path) -> tuple[list, dict]:
     InputError
         If ``path`` is not an OME-Zarr image.
     """
-    import dask.array as da
-    import zarr
+    import dask.array as da  # lazy: heavy, and only readers for napari need it
 
     path = Path(path)
-    info = _image_metadata(path)
+    info = meta.image_metadata(path)
     levels = []
-    from napari_openhcs.storage.planes import open_fast
-
     for p in info["paths"]:
-        direct = open_fast(path / p)
-        if direct is not None:  # plane chunks read directly (see storage.planes)
+        array = open_array(path / p)
+        if isinstance(array, PlaneArray):  # plane chunks read directly (see storage.planes)
             levels.append(
                 da.from_array(
-                    direct,
-                    chunks=direct.chunks,
+                    array,
+                    chunks=array.chunks,
                     asarray=False,
                     lock=False,
                     fancy=False,
-                    name=direct.token,
-                    meta=np.empty((0,) * direct.ndim, direct.dtype),
+                    name=array.token,
+                    meta=np.empty((0,) * array.ndim, array.dtype),
                 )
             )
-            continue
-        array = zarr.open_array(str(path / p), mode="r")
-        levels.append(da.from_zarr(array, chunks=array.chunks))
-    labels_attrs = read_group_attrs(path / "labels")
+        else:
+            levels.append(da.from_zarr(array, chunks=array.chunks))
+    labels_attrs = meta.read_group_attrs(path / "labels")
     info["labels"] = list(meta.unwrap(labels_attrs or {})[0].get("labels", []))
     return levels, info

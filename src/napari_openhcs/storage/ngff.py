@@ -1,16 +1,26 @@
-"""OME-NGFF metadata as plain dicts, for NGFF 0.5 (Zarr v3) and 0.4 (Zarr v2).
+"""OME-NGFF metadata, for NGFF 0.5 (Zarr v3) and 0.4 (Zarr v2): the one place that knows
+how the two versions differ.
 
-Everything here is pure: it builds the JSON the spec asks for and never touches a disk.
 The two versions differ only in where the metadata lives and where ``version`` goes:
 
 * 0.5: one ``ome`` object in the group's ``zarr.json`` attributes, with ``version: "0.5"``;
-* 0.4: the keys at the top level of ``.zattrs``, with ``version: "0.4"`` inside
-  ``multiscales[i]``, ``plate``, ``well`` and ``image-label``.
+* 0.4: the keys at the top level of ``.zattrs`` (beside ``.zgroup``), with ``version: "0.4"``
+  inside ``multiscales[i]``, ``plate``, ``well`` and ``image-label``.
+
+The builders (``multiscales_metadata``, ``plate_metadata``, ``group_documents``, ...) are pure:
+they make the JSON the spec asks for. The readers at the end (``read_group_attrs``,
+``read_ngff``, ``read_array_meta``, ``image_metadata``) read a node's metadata files and
+nothing else; the plate reader (``plates.omezarr``), the plate writer, the checks and the
+direct plane reader (``storage.planes``) all read metadata through them.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -74,25 +84,6 @@ def wrap(ngff: str, body: dict) -> dict:
     if check_ngff(ngff) == "0.5":
         return {"ome": {"version": "0.5", **body}}
     return dict(body)
-
-
-def unwrap(attrs: dict) -> tuple[dict, str | None]:
-    """The NGFF body of a group's attributes and its version (``None`` if not NGFF).
-
-    The version of 0.4 metadata is looked up in the places 0.4 puts it.
-    """
-    if isinstance(attrs.get("ome"), dict):
-        ome = attrs["ome"]
-        return ome, str(ome.get("version", "0.5"))
-    for key in ("plate", "well", "image-label"):
-        if isinstance(attrs.get(key), dict) and "version" in attrs[key]:
-            return attrs, str(attrs[key]["version"])
-    multiscales = attrs.get("multiscales")
-    if isinstance(multiscales, list) and multiscales:
-        return attrs, str(multiscales[0].get("version", "0.4"))
-    if "labels" in attrs:
-        return attrs, "0.4"
-    return attrs, None
 
 
 def axes_metadata(axes: str, *, spatial_unit: str | None = "micrometer") -> list[dict]:
@@ -247,3 +238,194 @@ def well_metadata(ngff: str, fields: Sequence[str]) -> dict:
     if check_ngff(ngff) == "0.4":
         body["version"] = "0.4"
     return body
+
+
+# -- metadata files: where each Zarr format keeps a node's metadata ------------------------
+
+#: Zarr v3: one document per node (group or array), attributes inside it.
+V3_FILE = "zarr.json"
+#: Zarr v2: a group's marker, its attributes, an array's metadata.
+V2_GROUP, V2_ATTRS, V2_ARRAY = ".zgroup", ".zattrs", ".zarray"
+
+
+def group_documents(attributes: dict, *, ngff: str) -> list[tuple[str, dict]]:
+    """The metadata files of a Zarr group holding ``attributes``: ``(file name, document)``.
+
+    NGFF 0.5 (Zarr v3) is one ``zarr.json``; 0.4 (Zarr v2) is ``.zgroup`` and ``.zattrs``.
+    """
+    if zarr_format(ngff) == 3:
+        return [(V3_FILE, {"zarr_format": 3, "node_type": "group", "attributes": attributes})]
+    return [(V2_GROUP, {"zarr_format": 2}), (V2_ATTRS, attributes)]
+
+
+def _read_json(path: Path) -> dict:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path} holds no JSON object")
+    return doc
+
+
+def read_group_attrs(path: str | Path) -> dict | None:
+    """The attributes of the Zarr group at ``path`` (v3 or v2), or ``None`` if there is none.
+
+    A v2 folder with ``.zattrs`` but neither ``.zgroup`` nor ``.zarray`` counts as a group
+    (some writers leave ``.zgroup`` out). Unreadable JSON raises ``OSError`` or ``ValueError``.
+    """
+    path = Path(path)
+    v3 = path / V3_FILE
+    if v3.is_file():
+        doc = _read_json(v3)
+        if doc.get("node_type") != "group":
+            return None
+        return dict(doc.get("attributes") or {})
+    attrs = path / V2_ATTRS
+    if (path / V2_GROUP).is_file():
+        return _read_json(attrs) if attrs.is_file() else {}
+    if attrs.is_file() and not (path / V2_ARRAY).is_file():
+        return _read_json(attrs)
+    return None
+
+
+def _v04_version(attrs: dict) -> str | None:
+    """The version NGFF 0.4 metadata gives inside its blocks, or ``None``."""
+    for key in ("plate", "well", "image-label"):
+        if isinstance(attrs.get(key), dict) and "version" in attrs[key]:
+            return str(attrs[key]["version"])
+    multiscales = attrs.get("multiscales")
+    if isinstance(multiscales, list) and multiscales and isinstance(multiscales[0], dict):
+        return str(multiscales[0].get("version", "0.4"))
+    if "labels" in attrs:
+        return "0.4"
+    return None
+
+
+def unwrap(attrs: dict) -> tuple[dict, str | None]:
+    """The NGFF body of a group's attributes and its version (``None`` if not NGFF).
+
+    The version of 0.4 metadata is looked up in the places 0.4 puts it.
+    """
+    if isinstance(attrs.get("ome"), dict):
+        ome = attrs["ome"]
+        return ome, str(ome.get("version", "0.5"))
+    return attrs, _v04_version(attrs)
+
+
+class NgffGroup(NamedTuple):
+    """A Zarr group's NGFF metadata, as ``read_ngff`` finds it."""
+
+    body: dict
+    """The NGFF keys (``plate``, ``well``, ``multiscales``, ``omero``, ...)."""
+    version: str
+    """``"0.5"`` for a Zarr v3 group, else the 0.4 version its blocks give (``"0.4"``)."""
+    attributes: dict
+    """All the group's attributes (other tools' keys and ours beside ``ome``)."""
+
+
+def read_ngff(path: str | Path) -> NgffGroup | None:
+    """The NGFF metadata of the Zarr group at ``path``, ``None`` if it is no group.
+
+    A Zarr v3 group keeps NGFF under ``attributes.ome`` (``{}`` when absent); a v2 group at the
+    top level of ``.zattrs``, with the version ``"0.4"`` unless its blocks say otherwise.
+    Unreadable JSON raises ``OSError`` or ``ValueError``.
+    """
+    path = Path(path)
+    attrs = read_group_attrs(path)
+    if attrs is None:
+        return None
+    if (path / V3_FILE).is_file():
+        ome = attrs.get("ome")
+        body = dict(ome) if isinstance(ome, dict) else {}
+        return NgffGroup(body, str(body.get("version", "0.5")), attrs)
+    return NgffGroup(attrs, _v04_version(attrs) or "0.4", attrs)
+
+
+class ArrayMeta(NamedTuple):
+    """A Zarr array's metadata document, as ``read_array_meta`` finds it."""
+
+    zarr_format: int
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    doc: dict
+    """The whole metadata document (``zarr.json`` or ``.zarray``)."""
+
+
+def read_array_meta(path: str | Path) -> ArrayMeta | None:
+    """The metadata of the Zarr array at ``path`` (v3 or v2), ``None`` if there is none.
+
+    Unreadable or incomplete metadata raises ``OSError``, ``ValueError``, ``KeyError`` or
+    ``TypeError`` (a data type numpy does not know).
+    """
+    path = Path(path)
+    if (path / V3_FILE).is_file():
+        doc = _read_json(path / V3_FILE)
+        if doc.get("node_type") != "array":
+            return None
+        dtype = np.dtype(doc["data_type"])
+        return ArrayMeta(3, tuple(int(n) for n in doc["shape"]), dtype, doc)
+    if (path / V2_ARRAY).is_file():
+        doc = _read_json(path / V2_ARRAY)
+        return ArrayMeta(2, tuple(int(n) for n in doc["shape"]), np.dtype(doc["dtype"]), doc)
+    return None
+
+
+def metadata_stamp(path: str | Path) -> tuple[str, int] | None:
+    """``(file name, modification time in ns)`` of a node's metadata file, ``None`` if none.
+
+    Caches key on it, so a node rewritten in place is read afresh."""
+    for name in (V3_FILE, V2_ARRAY, V2_ATTRS):
+        try:
+            return name, os.stat(os.path.join(path, name)).st_mtime_ns
+        except OSError:
+            continue
+    return None
+
+
+def image_metadata(path: str | Path) -> dict:
+    """Axes, scale, units, levels, channel info and NGFF version of an OME-Zarr image group.
+
+    Returns
+    -------
+    dict
+        ``ngff``, ``name``, ``axes`` (e.g. ``"tczyx"``), ``scale`` (level 0, per axis),
+        ``units`` (axis -> unit), ``levels``, ``paths`` (the level arrays),
+        ``channel_names``, ``channel_colors``, ``contrast_limits``, ``kind``
+        (``"image"`` or ``"labels"``).
+
+    Raises
+    ------
+    InputError
+        If ``path`` is not an OME-Zarr image (no ``multiscales``).
+    """
+    path = Path(path)
+    body, version = unwrap(read_group_attrs(path) or {})
+    multiscales = body.get("multiscales")
+    if not multiscales or version is None:
+        raise InputError(f"{path}: not an OME-Zarr image (no multiscales metadata)")
+    ms = multiscales[0]
+    axes = "".join(a["name"] if isinstance(a, dict) else str(a) for a in ms["axes"])
+    units = {a["name"]: a.get("unit") for a in ms["axes"] if isinstance(a, dict) and a.get("unit")}
+    dataset = ms["datasets"][0]
+    scale = [1.0] * len(axes)
+    for transforms in (
+        dataset.get("coordinateTransformations", []),
+        ms.get("coordinateTransformations", []),
+    ):
+        for tr in transforms:
+            if tr.get("type") == "scale":
+                scale = [s * float(v) for s, v in zip(scale, tr["scale"], strict=True)]
+    channels = body.get("omero", {}).get("channels", [])
+    return {
+        "ngff": version,
+        "name": ms.get("name"),
+        "axes": axes,
+        "scale": scale,
+        "units": units,
+        "levels": len(ms["datasets"]),
+        "paths": [d["path"] for d in ms["datasets"]],
+        "channel_names": [str(ch.get("label", f"ch{i + 1}")) for i, ch in enumerate(channels)],
+        "channel_colors": [str(ch.get("color", "FFFFFF")) for i, ch in enumerate(channels)],
+        "contrast_limits": [
+            (ch["window"]["start"], ch["window"]["end"]) for ch in channels if "window" in ch
+        ],
+        "kind": "labels" if "image-label" in body else "image",
+    }

@@ -1,4 +1,7 @@
-"""OME-Zarr HCS plates: the plate writer (atomic per field and per well) and plate readers.
+"""OME-Zarr HCS plates: the plate writer (atomic per field and per well).
+
+Plates are read by the plate layer's OME-Zarr handler (``plates.omezarr``, which also has
+``read_plate`` and ``read_plate_well``); this module writes them.
 
 Layout (NGFF 0.5 shown; 0.4 uses ``.zgroup``/``.zattrs`` instead of ``zarr.json``)::
 
@@ -21,23 +24,19 @@ Field writes may come from several processes at once (each writes its own fields
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from napari_openhcs.atomic import new_tmp_dir, remove_stale_tmp, swap_into_place
 from napari_openhcs.errors import InputError, RunError
-from napari_openhcs.wells import parse_well, row_letters, well_name
 from napari_openhcs.storage import ngff as meta
-from napari_openhcs.storage.images import read_image, write_label_images, write_multiscale
-from napari_openhcs.storage.zarrio import (
-    ensure_group,
-    new_tmp_dir,
-    read_group_attrs,
-    remove_stale_tmp,
-    swap_into_place,
-    write_group,
-)
+from napari_openhcs.storage.images import write_label_images, write_multiscale
+from napari_openhcs.storage.ngff import read_group_attrs
+from napari_openhcs.storage.zarrio import ensure_group, write_group
+from napari_openhcs.wells import parse_well, row_letters, well_name
 
 #: Our own attribute key on the plate group (layout kept for resuming).
 OWN_KEY = "napari_openhcs"
@@ -101,7 +100,7 @@ class OmeZarrPlateWriter:
         self.row_names = _names(rows, row_letters)
         self.column_names = _names(columns, str)
         self.name = name
-        layout = _read_layout(self.path)
+        layout = read_layout(self.path)
         if layout is None:
             self._create()
         else:
@@ -251,8 +250,6 @@ class OmeZarrPlateWriter:
             raise RunError(f"cannot write well {well} field {field} to {well_dir}: {exc}") from exc
         finally:
             if tmp.exists():
-                import shutil
-
                 shutil.rmtree(tmp, ignore_errors=True)
         return well_dir / field
 
@@ -324,8 +321,20 @@ def _field_path(field: int | str) -> str:
     return text
 
 
-def _read_layout(path: Path) -> dict | None:
-    """The layout of an existing plate (ours or any OME-Zarr plate), ``None`` if none."""
+def read_layout(path: str | Path) -> dict | None:
+    """The layout of an existing plate (ours or any OME-Zarr plate), ``None`` if none.
+
+    Returns
+    -------
+    dict or None
+        ``ngff``, ``rows``, ``columns`` (names) and ``name``, as the writer keeps them.
+
+    Raises
+    ------
+    InputError
+        If ``path`` holds unreadable Zarr metadata, or a Zarr group that is not a plate.
+    """
+    path = Path(path)
     try:
         attrs = read_group_attrs(path)
     except (OSError, ValueError) as exc:
@@ -347,51 +356,5 @@ def _read_layout(path: Path) -> dict | None:
     }
 
 
-def read_plate(path: str | Path) -> dict:
-    """Plate metadata of an OME-Zarr plate: ``name``, ``ngff``, ``rows``, ``columns``, ``wells``.
-
-    ``wells`` maps each listed well's name (``"A01"``) to its path (``"A/1"``).
-    """
-    path = Path(path)
-    attrs = read_group_attrs(path)
-    body, version = meta.unwrap(attrs or {})
-    plate = body.get("plate")
-    if not plate:
-        raise InputError(f"{path}: not an OME-Zarr plate (no plate metadata, or no well yet)")
-    rows = [r["name"] for r in plate["rows"]]
-    cols = [c["name"] for c in plate["columns"]]
-    wells = {well_name(w["rowIndex"] + 1, w["columnIndex"] + 1): w["path"] for w in plate["wells"]}
-    return {
-        "name": plate.get("name"),
-        "ngff": version,
-        "rows": rows,
-        "columns": cols,
-        "wells": wells,
-    }
-
-
-def read_plate_well(path: str | Path, well: str) -> list[tuple[list, dict]]:
-    """The fields of one well of an OME-Zarr plate, each as ``read_image`` returns it.
-
-    Returns
-    -------
-    list of (levels, info)
-        One entry per field in the well's order; ``info["field"]`` is the field path.
-
-    Raises
-    ------
-    InputError
-        If the plate does not list ``well``.
-    """
-    path = Path(path)
-    plate = read_plate(path)
-    if well not in plate["wells"]:
-        raise InputError(f"{path}: well {well} is not in this plate (or not finished)")
-    well_dir = path / plate["wells"][well]
-    body = meta.unwrap(read_group_attrs(well_dir) or {})[0]
-    out = []
-    for image in body.get("well", {}).get("images", []):
-        levels, info = read_image(well_dir / image["path"])
-        info["field"] = image["path"]
-        out.append((levels, info))
-    return out
+#: Temporary alias for ``storage/commands.py`` until it moves to ``cli/`` (remove then).
+_read_layout = read_layout

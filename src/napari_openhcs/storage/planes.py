@@ -10,13 +10,14 @@ It only accepts arrays it understands exactly, from their own metadata: Zarr v2 
 C order, a regular grid of whole-plane chunks (or v3 shards of whole planes whose inner
 chunks are planes, index at the end), little-endian bytes, no filters or other
 transformers, and no codec but Blosc, Zstandard or gzip. ``PlaneArray.open`` returns
-``None`` for anything else, and callers fall back to zarr-python. Missing chunk files (and
-missing chunks of a shard) read as the fill value, as in zarr.
+``None`` for anything else; ``storage.zarrio.open_array``, the one way the package opens an
+array, then falls back to zarr-python. The array's metadata is read through
+``storage.ngff.read_array_meta``. Missing chunk files (and missing chunks of a shard) read as
+the fill value, as in zarr.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_openhcs import envvars
+from napari_openhcs.storage.ngff import ArrayMeta, metadata_stamp, read_array_meta
 
 _V3_TYPES = {
     "bool",
@@ -76,15 +77,21 @@ class PlaneArray:
     @classmethod
     def open(cls, path: str | Path) -> PlaneArray | None:
         """The array at ``path`` if it is plane-chunked with supported codecs, else ``None``."""
-        path = Path(path)
         try:
-            if (path / "zarr.json").is_file():
-                return cls._open_v3(path, json.loads((path / "zarr.json").read_text("utf-8")))
-            if (path / ".zarray").is_file():
-                return cls._open_v2(path, json.loads((path / ".zarray").read_text("utf-8")))
+            found = read_array_meta(path)
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        return None
+        return None if found is None else cls.from_meta(path, found)
+
+    @classmethod
+    def from_meta(cls, path: str | Path, found: ArrayMeta) -> PlaneArray | None:
+        """The array at ``path`` from its metadata (``read_array_meta``), or ``None`` if this
+        reader cannot read it exactly."""
+        opener = cls._open_v3 if found.zarr_format == 3 else cls._open_v2
+        try:
+            return opener(Path(path), found.doc)
+        except (ValueError, KeyError, TypeError):
+            return None
 
     @classmethod
     def _open_v3(cls, path: Path, doc: dict) -> PlaneArray | None:
@@ -161,12 +168,8 @@ class PlaneArray:
     @property
     def token(self) -> str:
         """A name for dask: the path and its metadata's modification time."""
-        for name in ("zarr.json", ".zarray"):
-            try:
-                return f"openhcs-planes-{self.path}-{os.stat(self.path / name).st_mtime_ns}"
-            except OSError:
-                continue
-        return f"openhcs-planes-{self.path}"
+        stamp = metadata_stamp(self.path)
+        return f"openhcs-planes-{self.path}" + (f"-{stamp[1]}" if stamp else "")
 
     # -- chunk files -----------------------------------------------------------------------
     def chunk_path(self, index: tuple[int, ...]) -> Path:
@@ -405,10 +408,3 @@ def _fill_value(value: Any, dtype: str):
             value, value
         )
     return np.array(value).astype(dt)[()]
-
-
-def open_fast(path: str | Path) -> PlaneArray | None:
-    """``PlaneArray.open`` unless ``NAPARI_OPENHCS_ZARR_DIRECT=0`` (then always ``None``)."""
-    if envvars.read(envvars.ZARR_DIRECT, "1") == "0":
-        return None
-    return PlaneArray.open(path)

@@ -1,55 +1,44 @@
-"""Low-level Zarr I/O: group metadata files, arrays with one chunk per plane, atomic swaps.
+"""Low-level Zarr I/O: group metadata files, arrays with one chunk per plane, opening arrays.
 
 Group metadata is written by hand (it is a small JSON file) so that it can be replaced
-atomically: written under a temporary name in the same folder, then ``os.replace``\\ d.
-Arrays are written with zarr-python 3 into folders that are not yet visible (a temporary
-folder later renamed into place), so a reader never sees a half-written image.
+atomically (``napari_openhcs.atomic``). Arrays are written into folders that are not yet
+visible (a temporary folder later renamed into place), so a reader never sees a
+half-written image.
 
-Atomicity here is against a process that dies (crash, kill, Ctrl-C); files are not
-``fsync``\\ ed, so a power loss may still lose recent writes.
+``open_array`` is the one way the package opens a Zarr array: the direct plane reader
+(``storage.planes``) for the plane-chunked layouts it reads exactly, zarr-python for any other.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
-import shutil
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from napari_openhcs.storage.ngff import check_compressor, check_shards, zarr_format
-
-#: Prefix of temporary files and folders this package creates inside a Zarr hierarchy.
-TMP_PREFIX = ".openhcs-tmp-"
-
-
-def write_json_atomic(path: Path, obj: dict) -> None:
-    """Write ``obj`` as JSON to ``path`` so that readers see the old or the new file, never half."""
-    path = Path(path)
-    tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{uuid.uuid4().hex}")
-    try:
-        tmp.write_text(json.dumps(obj, indent=2, allow_nan=False), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+from napari_openhcs import atomic
+from napari_openhcs.storage.ngff import (
+    V2_GROUP,
+    check_compressor,
+    check_shards,
+    group_documents,
+    read_array_meta,
+    read_group_attrs,
+    zarr_format,
+)
+from napari_openhcs.storage.planes import PlaneArray
 
 
 def write_group(path: Path, attributes: dict, *, ngff: str) -> None:
     """Create or update a Zarr group at ``path`` holding ``attributes`` (replaced whole)."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    if zarr_format(ngff) == 3:
-        doc = {"zarr_format": 3, "node_type": "group", "attributes": attributes}
-        write_json_atomic(path / "zarr.json", doc)
-    else:
-        if not (path / ".zgroup").is_file():
-            write_json_atomic(path / ".zgroup", {"zarr_format": 2})
-        write_json_atomic(path / ".zattrs", attributes)
+    for name, doc in group_documents(attributes, ngff=ngff):
+        if name == V2_GROUP and (path / name).is_file():
+            continue  # the v2 group marker never changes
+        atomic.write_json(path / name, doc)
 
 
 def ensure_group(path: Path, *, ngff: str) -> None:
@@ -58,19 +47,25 @@ def ensure_group(path: Path, *, ngff: str) -> None:
         write_group(path, {}, ngff=ngff)
 
 
-def read_group_attrs(path: Path) -> dict | None:
-    """The attributes of the Zarr group at ``path`` (v3 or v2), or ``None`` if there is none."""
-    path = Path(path)
-    v3 = path / "zarr.json"
-    if v3.is_file():
-        doc = json.loads(v3.read_text(encoding="utf-8"))
-        if doc.get("node_type") != "group":
-            return None
-        return dict(doc.get("attributes") or {})
-    if (path / ".zgroup").is_file():
-        attrs = path / ".zattrs"
-        return json.loads(attrs.read_text(encoding="utf-8")) if attrs.is_file() else {}
-    return None
+def open_array(path: str | Path, *, mode: str = "r"):
+    """The Zarr array at ``path``: a ``PlaneArray`` when its layout allows, else zarr-python's.
+
+    The choice is made from the array's own metadata, read once: plane-chunked arrays with
+    the codecs ``storage.planes`` reads exactly go through it (several times faster per
+    plane, see ``benchmarks/zarr_read_bench.py``), anything else through ``zarr.open_array``
+    with ``mode``. Both index like numpy arrays with basic slices and have ``shape``,
+    ``dtype`` and ``chunks``.
+    """
+    try:
+        found = read_array_meta(path)
+    except (OSError, ValueError, KeyError, TypeError):
+        found = None  # zarr-python says what is wrong with it
+    direct = PlaneArray.from_meta(path, found) if found is not None else None
+    if direct is not None:
+        return direct
+    import zarr  # lazy: heavy, and not needed for the arrays this package writes
+
+    return zarr.open_array(str(path), mode=mode)
 
 
 def codecs_for(compressor: str, ngff: str):
@@ -121,8 +116,6 @@ def write_array(
     codec, then reused); the chunks are written directly (``storage.planes``) when the
     layout allows, else by zarr-python.
     """
-    from napari_openhcs.storage.planes import open_fast
-
     data = np.ascontiguousarray(data)
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -132,13 +125,11 @@ def write_array(
         (path / name).write_bytes(content)
     if not data.size:
         return
-    direct = open_fast(path)
-    if direct is not None:
-        direct.write_all(data)  # chunk files written directly, with zarr's own codecs
+    array = open_array(path, mode="r+")
+    if isinstance(array, PlaneArray):
+        array.write_all(data)  # chunk files written directly, with zarr's own codecs
     else:
-        import zarr
-
-        zarr.open_array(str(path), mode="r+")[...] = data
+        array[...] = data
 
 
 @functools.lru_cache(maxsize=128)
@@ -178,41 +169,3 @@ def _array_metadata(
             for entry in sorted(os.scandir(scratch), key=lambda e: e.name)
             if entry.is_file()
         )
-
-
-def new_tmp_dir(parent: Path, label: str) -> Path:
-    """A fresh, empty temporary folder inside ``parent`` (same filesystem, so renames are atomic)."""
-    tmp = Path(parent) / f"{TMP_PREFIX}{label}-{uuid.uuid4().hex}"
-    tmp.mkdir(parents=True)
-    return tmp
-
-
-def swap_into_place(tmp: Path, target: Path) -> None:
-    """Move the finished folder ``tmp`` to ``target``, replacing what was there.
-
-    A missing ``target`` is a single atomic rename. An existing one is renamed aside first,
-    so a reader sees the old folder, briefly nothing, then the new one; never a mixture.
-    """
-    tmp, target = Path(tmp), Path(target)
-    if not target.exists():
-        os.rename(tmp, target)
-        return
-    old = target.with_name(f"{TMP_PREFIX}old-{target.name}-{uuid.uuid4().hex}")
-    os.rename(target, old)
-    os.rename(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def remove_stale_tmp(folder: Path) -> list[str]:
-    """Remove leftovers of interrupted writes (``.openhcs-tmp-*``) directly in ``folder``."""
-    removed = []
-    if not Path(folder).is_dir():
-        return removed
-    for entry in os.scandir(folder):
-        if entry.name.startswith(TMP_PREFIX):
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
-            else:
-                os.unlink(entry.path)
-            removed.append(entry.name)
-    return removed
