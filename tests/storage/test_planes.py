@@ -7,7 +7,7 @@ import pytest
 import zarr
 
 from napari_openhcs.storage.planes import PlaneArray
-from napari_openhcs.storage.zarrio import codecs_for, write_array
+from napari_openhcs.storage.zarrio import codecs_for, open_array, write_array
 
 NGFFS = ("0.4", "0.5")
 COMPRESSORS = ("lz4", "zstd", "gzip", "none")
@@ -161,3 +161,16 @@ def test_a_damaged_shard_index_is_an_error_not_wrong_data(tmp_path):
     shard.write_bytes(bytes(raw))
     with pytest.raises(OSError, match="checksum"):
         PlaneArray.open(tmp_path / "a")[...]
+
+
+def test_open_array_chooses_the_direct_reader_from_the_metadata(tmp_path):
+    data = _data("uint16")
+    write_array(tmp_path / "a", data, dimension_names="tczyx", compressor="lz4", ngff="0.5")
+    assert isinstance(open_array(tmp_path / "a"), PlaneArray)
+    arr = zarr.create_array(
+        store=str(tmp_path / "z"), shape=data.shape, chunks=(1, 1, 1, 6, 17), dtype=data.dtype
+    )
+    arr[...] = data  # half-plane chunks: declined, read by zarr-python
+    opened = open_array(tmp_path / "z")
+    assert isinstance(opened, zarr.Array)
+    np.testing.assert_array_equal(opened[...], data)

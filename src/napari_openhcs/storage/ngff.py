@@ -265,25 +265,30 @@ def _read_json(path: Path) -> dict:
     return doc
 
 
+def _read_group(path: Path) -> tuple[int, dict] | None:
+    """``(zarr format, attributes)`` of the Zarr group at ``path``, ``None`` if none."""
+    v3 = path / V3_FILE
+    if v3.is_file():
+        doc = _read_json(v3)
+        if doc.get("node_type") != "group":
+            return None
+        return 3, dict(doc.get("attributes") or {})
+    attrs = path / V2_ATTRS
+    if (path / V2_GROUP).is_file():
+        return 2, (_read_json(attrs) if attrs.is_file() else {})
+    if attrs.is_file() and not (path / V2_ARRAY).is_file():
+        return 2, _read_json(attrs)
+    return None
+
+
 def read_group_attrs(path: str | Path) -> dict | None:
     """The attributes of the Zarr group at ``path`` (v3 or v2), or ``None`` if there is none.
 
     A v2 folder with ``.zattrs`` but neither ``.zgroup`` nor ``.zarray`` counts as a group
     (some writers leave ``.zgroup`` out). Unreadable JSON raises ``OSError`` or ``ValueError``.
     """
-    path = Path(path)
-    v3 = path / V3_FILE
-    if v3.is_file():
-        doc = _read_json(v3)
-        if doc.get("node_type") != "group":
-            return None
-        return dict(doc.get("attributes") or {})
-    attrs = path / V2_ATTRS
-    if (path / V2_GROUP).is_file():
-        return _read_json(attrs) if attrs.is_file() else {}
-    if attrs.is_file() and not (path / V2_ARRAY).is_file():
-        return _read_json(attrs)
-    return None
+    found = _read_group(Path(path))
+    return None if found is None else found[1]
 
 
 def _v04_version(attrs: dict) -> str | None:
@@ -328,11 +333,11 @@ def read_ngff(path: str | Path) -> NgffGroup | None:
     top level of ``.zattrs``, with the version ``"0.4"`` unless its blocks say otherwise.
     Unreadable JSON raises ``OSError`` or ``ValueError``.
     """
-    path = Path(path)
-    attrs = read_group_attrs(path)
-    if attrs is None:
+    found = _read_group(Path(path))
+    if found is None:
         return None
-    if (path / V3_FILE).is_file():
+    fmt, attrs = found
+    if fmt == 3:
         ome = attrs.get("ome")
         body = dict(ome) if isinstance(ome, dict) else {}
         return NgffGroup(body, str(body.get("version", "0.5")), attrs)
