@@ -115,7 +115,7 @@ class OmeZarrHandler(PlateHandler):
         try:
             found = read_ome_attrs(path)
         except PlateError:
-            return (path / "zarr.json").is_file() or (path / ".zattrs").is_file()
+            return (path / ngff.V3_FILE).is_file() or (path / ngff.V2_ATTRS).is_file()
         # a plate this package is still writing has no "plate" key until its first well is done
         return found is not None and ("plate" in found[0] or OWN_KEY in found[0])
 

@@ -73,7 +73,7 @@ def check_plate(path: str | Path) -> list[str]:
                 continue
             for dataset in multiscales[0].get("datasets", []):
                 level = fpath / dataset.get("path", "")
-                if not ((level / "zarr.json").is_file() or (level / ".zarray").is_file()):
+                if not ((level / meta.V3_FILE).is_file() or (level / meta.V2_ARRAY).is_file()):
                     problems.append(
                         f"field {wpath}/{image.get('path')}: no array {dataset.get('path')}"
                     )

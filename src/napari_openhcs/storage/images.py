@@ -130,7 +130,7 @@ def write_multiscale(
             channel_colors=channel_colors,
             window=window,
         )
-    write_group(folder, meta.wrap(ngff, body), ngff=ngff)
+    write_group(folder, meta.wrap(ngff, body), ngff=ngff, staged=True)
 
 
 def write_label_images(
@@ -146,7 +146,11 @@ def write_label_images(
     existing: Sequence[str] = (),
     shards: bool = False,
 ) -> None:
-    """Write ``labels/<name>`` groups and the ``labels`` group listing them into ``folder``."""
+    """Write ``labels/<name>`` groups and the ``labels`` group listing them into ``folder``.
+
+    Like ``write_multiscale``, not atomic by itself: ``folder`` is a temporary folder that
+    callers rename into place.
+    """
     names = list(existing)
     for label_name, label in labels.items():
         label = np.asarray(label)
@@ -171,7 +175,7 @@ def write_label_images(
         if label_name not in names:
             names.append(label_name)
     if names:
-        write_group(folder / "labels", meta.wrap(ngff, {"labels": names}), ngff=ngff)
+        write_group(folder / "labels", meta.wrap(ngff, {"labels": names}), ngff=ngff, staged=True)
 
 
 def check_label_name(name: str) -> str:

@@ -12,6 +12,7 @@ half-written image.
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,14 +32,23 @@ from napari_openhcs.storage.ngff import (
 from napari_openhcs.storage.planes import PlaneArray
 
 
-def write_group(path: Path, attributes: dict, *, ngff: str) -> None:
-    """Create or update a Zarr group at ``path`` holding ``attributes`` (replaced whole)."""
+def write_group(path: Path, attributes: dict, *, ngff: str, staged: bool = False) -> None:
+    """Create or update a Zarr group at ``path`` holding ``attributes`` (replaced whole).
+
+    Its metadata files are replaced atomically and durably (``atomic.write_json``). With
+    ``staged`` the group lies inside a temporary folder that is renamed into place whole
+    later (a field, a label image): its files are written plainly, as its arrays are, since
+    the rename is what makes them appear.
+    """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     for name, doc in group_documents(attributes, ngff=ngff):
         if name == V2_GROUP and (path / name).is_file():
             continue  # the v2 group marker never changes
-        atomic.write_json(path / name, doc)
+        if staged:
+            (path / name).write_text(json.dumps(doc, indent=2, allow_nan=False), "utf-8")
+        else:
+            atomic.write_json(path / name, doc)
 
 
 def ensure_group(path: Path, *, ngff: str) -> None:
