@@ -26,7 +26,25 @@ import numpy as np
 
 from napari_openhcs.errors import InputError
 
-NGFF_VERSIONS = ("0.4", "0.5")
+
+class NgffFormat(NamedTuple):
+    """What one NGFF version changes: the Zarr format under it, and where ``version`` goes."""
+
+    version: str
+    zarr_format: int
+    """2 (``.zgroup``, ``.zattrs``, ``.zarray``) or 3 (``zarr.json``)."""
+    in_ome: bool
+    """0.5: the NGFF keys sit in one ``ome`` object that carries ``version``."""
+    in_blocks: bool
+    """0.4: ``version`` is inside ``multiscales[i]``, ``well`` and ``image-label``."""
+
+
+#: The versions this package reads and writes, by version string.
+FORMATS = {
+    "0.4": NgffFormat("0.4", zarr_format=2, in_ome=False, in_blocks=True),
+    "0.5": NgffFormat("0.5", zarr_format=3, in_ome=True, in_blocks=False),
+}
+NGFF_VERSIONS = tuple(FORMATS)
 COMPRESSORS = ("lz4", "zstd", "gzip", "none")
 
 #: Axis name -> NGFF axis type.
@@ -49,10 +67,15 @@ _NAMED_COLORS = {
 
 def check_ngff(ngff: str) -> str:
     """Return ``ngff`` as a supported version string, or raise ``InputError``."""
-    ngff = str(ngff)
-    if ngff not in NGFF_VERSIONS:
-        raise InputError(f"OME-NGFF version {ngff!r} is not supported (use 0.4 or 0.5)")
-    return ngff
+    return ngff_format(ngff).version
+
+
+def ngff_format(ngff: str) -> NgffFormat:
+    """The ``NgffFormat`` of a version string, or raise ``InputError``."""
+    found = FORMATS.get(str(ngff))
+    if found is None:
+        raise InputError(f"OME-NGFF version {str(ngff)!r} is not supported (use 0.4 or 0.5)")
+    return found
 
 
 def check_compressor(compressor: str | None) -> str:
@@ -69,21 +92,30 @@ def check_compressor(compressor: str | None) -> str:
 def check_shards(shards: bool, ngff: str) -> bool:
     """Return ``shards`` as a bool, or raise ``InputError`` if it is asked for below NGFF 0.5
     (sharding is a Zarr v3 codec)."""
-    if shards and str(ngff) != "0.5":
+    if shards and (str(ngff) not in FORMATS or FORMATS[str(ngff)].zarr_format != 3):
         raise InputError("sharding (one file per field) needs NGFF 0.5 (Zarr v3)")
     return bool(shards)
 
 
 def zarr_format(ngff: str) -> int:
     """The Zarr format of an NGFF version: 3 for 0.5, 2 for 0.4."""
-    return 3 if check_ngff(ngff) == "0.5" else 2
+    return ngff_format(ngff).zarr_format
 
 
 def wrap(ngff: str, body: dict) -> dict:
     """Group attributes holding ``body`` the way ``ngff`` wants it."""
-    if check_ngff(ngff) == "0.5":
-        return {"ome": {"version": "0.5", **body}}
+    fmt = ngff_format(ngff)
+    if fmt.in_ome:
+        return {"ome": {"version": fmt.version, **body}}
     return dict(body)
+
+
+def _versioned(ngff: str, block: dict) -> dict:
+    """``block`` with ``version`` inside it where the version wants it there (0.4)."""
+    fmt = ngff_format(ngff)
+    if fmt.in_blocks:
+        block["version"] = fmt.version
+    return block
 
 
 def axes_metadata(axes: str, *, spatial_unit: str | None = "micrometer") -> list[dict]:
@@ -135,9 +167,7 @@ def multiscales_metadata(
         entry["type"] = "mean"
     if name:
         entry["name"] = name
-    if check_ngff(ngff) == "0.4":
-        entry["version"] = "0.4"
-    return [entry]
+    return [_versioned(ngff, entry)]
 
 
 def normalize_color(color: str | None, index: int, n_channels: int) -> str:
@@ -202,9 +232,7 @@ def omero_metadata(
 def image_label_metadata(ngff: str) -> dict:
     """The ``image-label`` block of a label image (source: the image two levels up)."""
     body: dict = {"source": {"image": "../../"}}
-    if check_ngff(ngff) == "0.4":
-        body["version"] = "0.4"
-    return body
+    return _versioned(ngff, body)
 
 
 def plate_metadata(
@@ -235,9 +263,7 @@ def plate_metadata(
 def well_metadata(ngff: str, fields: Sequence[str]) -> dict:
     """The ``well`` block listing field paths."""
     body: dict = {"images": [{"path": str(f)} for f in fields]}
-    if check_ngff(ngff) == "0.4":
-        body["version"] = "0.4"
-    return body
+    return _versioned(ngff, body)
 
 
 # -- metadata files: where each Zarr format keeps a node's metadata ------------------------
