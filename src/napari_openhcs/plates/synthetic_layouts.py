@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_openhcs.errors import InputError
+from napari_openhcs.storage.omezarr import OmeZarrPlateWriter
 from napari_openhcs.wells import parse_well
 
 _PIXEL_M = 0.65e-6
@@ -198,8 +199,6 @@ class OmeZarrLayout(_Layout):
 
     def __init__(self, root, grid, wells, sites, channels, z, timepoints, size, **options):
         super().__init__(root, grid, wells, sites, channels, z, timepoints, size)
-        from napari_openhcs.storage.omezarr import OmeZarrPlateWriter
-
         name, channel_name = _names()
         self.channel_names = [channel_name(c) for c in range(1, channels + 1)]
         self.writer = OmeZarrPlateWriter(root, grid[0], grid[1], name=name, **options)
