@@ -177,8 +177,8 @@ def demo_command(args) -> int:
     """Synthesise a plate, run ``nuclei_count``, compare counts with the ground truth."""
     _check_executor_args(args)
     if args.gui:
-        # lazy: the --gui hop, the one import of gui/ outside it (declared in the contracts)
-        from napari_openhcs.gui._launch import check_napari, open_results
+        # the one import of gui/ outside it, declared in pyproject.toml's import contracts
+        from napari_openhcs.gui._launch import check_napari, open_results  # lazy: --gui only
 
         check_napari()  # before any work is done
     if args.out:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from napari_openhcs.atomic import replace_file, write_text
+from napari_openhcs.errors import InputError
 
 #: Leading columns of the long measurement format, in order.
 KEY_COLUMNS = (
@@ -104,8 +105,6 @@ def _write_parquet(csv_path: Path) -> None:
 
 def read_plate_map(path: str | os.PathLike) -> dict[str, dict[str, str]]:
     """A plate map CSV (a ``well`` column plus any of condition, control, ...) by well."""
-    from napari_openhcs.errors import InputError
-
     try:
         rows = read_csv_rows(Path(path))
     except OSError as exc:
