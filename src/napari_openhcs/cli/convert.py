@@ -35,8 +35,8 @@ def convert_command(args) -> int:
         progress=ProgressBar(noun="wells"),
         shards=args.shards,
     )
-    for well, reason in failed.items():
-        print(f"FAILED well {well}: {reason}", file=sys.stderr)
+    for reason in failed.values():  # each names its well and the file at fault
+        print(f"failed: {reason}", file=sys.stderr)
     parts = [f"converted {len(converted)} wells to {target}"]
     if skipped:
         parts.append(f"{len(skipped)} already there")
