@@ -36,7 +36,7 @@ def main(argv=None) -> int:
     import numpy as np
     from qtpy.QtWidgets import QApplication
 
-    from napari_openhcs.execution.records import atomic_write_text
+    from napari_openhcs.atomic import write_text
     from napari_openhcs.plates import open_plate, read_plane
     from napari_openhcs.plates.synthetic import write_plate
     from napari_openhcs.registry import fn
@@ -124,7 +124,7 @@ def main(argv=None) -> int:
     )
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out, json.dumps({"summary": summary, "rows": rows}, indent=2) + "\n")
+    write_text(out, json.dumps({"summary": summary, "rows": rows}, indent=2) + "\n")
     return 0
 
 

@@ -33,7 +33,7 @@ def test_new_name_wins_over_old(monkeypatch):
 
 def _cache_used(monkeypatch) -> bool:
     """Whether ``load_index`` touches the disk cache (discovery itself is stubbed out)."""
-    from napari_openhcs.registry import index
+    from napari_openhcs.registry import catalog as index
 
     touched = []
     monkeypatch.setattr(index, "_index", None)

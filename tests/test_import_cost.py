@@ -36,7 +36,7 @@ def _heavy_after(statements: str, env: dict | None = None) -> list[str]:
         "import napari_openhcs",
         "import napari_openhcs.registry",
         "from napari_openhcs.registry import fn, list_functions, declare, FunctionRef, get_info",
-        "import napari_openhcs.registry.reference, napari_openhcs.registry.index",
+        "import napari_openhcs.registry.reference, napari_openhcs.registry.catalog",
         "import napari_openhcs.cli",
     ],
 )
@@ -63,7 +63,7 @@ def test_warm_listing_and_cache_key_import_no_heavy_library(tmp_path):
     # Warm: reads the JSON only.
     heavy = _heavy_after(
         "from napari_openhcs.registry import list_functions, get_info\n"
-        "from napari_openhcs.registry.index import cache_key\n"
+        "from napari_openhcs.registry.catalog import cache_key\n"
         "cache_key()\n"
         "assert len(list_functions()) > 0\n"
         "get_info('skimage.filters.gaussian')",

@@ -26,7 +26,7 @@ def plate_funcs(monkeypatch):
     """Register ``plate_step_funcs``' functions for one test; returns their module path."""
     import plate_step_funcs
 
-    from napari_openhcs.registry.index import load_index
+    from napari_openhcs.registry.catalog import load_index
     from napari_openhcs.registry.libraries._common import info_from_declared
 
     index = load_index()

@@ -17,5 +17,5 @@ def run_pickled(payload: bytes) -> tuple[list, list[str]]:
         out = ref(data, **kwargs)
         main = out[0] if isinstance(out, tuple) else out
         results.append(to_numpy(main))
-    registry_scanned = "napari_openhcs.registry.index" in sys.modules
-    return results, sorted(m for m in ("napari_openhcs.registry.index",) if registry_scanned)
+    registry_scanned = "napari_openhcs.registry.catalog" in sys.modules
+    return results, sorted(m for m in ("napari_openhcs.registry.catalog",) if registry_scanned)

@@ -15,7 +15,7 @@ import pytest
 from napari_openhcs import cli
 from napari_openhcs.errors import FunctionUnavailableError, UnknownFunctionError
 from napari_openhcs.registry import FunctionRef, fn, get_info
-from napari_openhcs.registry import index as registry_index
+from napari_openhcs.registry import catalog as registry_catalog
 
 
 def test_unknown_reference_names_close_matches():
@@ -64,7 +64,7 @@ def test_footprint_spec_becomes_an_array():
 def test_unavailable_function_gives_the_reason(monkeypatch):
     from dataclasses import replace
 
-    index = registry_index.load_index()
+    index = registry_catalog.load_index()
     ref = "skimage.filters.gaussian"
     monkeypatch.setitem(index, ref, replace(index[ref], available=False, reason="no GPU here"))
     with pytest.raises(FunctionUnavailableError, match="no GPU here"):
@@ -73,98 +73,102 @@ def test_unavailable_function_gives_the_reason(monkeypatch):
 
 def test_corrupt_cache_is_rebuilt(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    registry_index.clear()
+    registry_catalog.clear()
     try:
-        registry_index.load_index()
-        path = registry_index.cache_path()
+        registry_catalog.load_index()
+        path = registry_catalog.cache_path()
         assert path.exists()
         path.write_text("{ not json")
-        registry_index.clear()
+        registry_catalog.clear()
         with caplog.at_level(logging.WARNING, logger="napari_openhcs.registry"):
-            index = registry_index.load_index()
+            index = registry_catalog.load_index()
         assert "skimage.filters.gaussian" in index
         assert any("rebuilding" in r.message for r in caplog.records)
-        assert json.loads(path.read_text())["key"] == registry_index.cache_key()
+        assert json.loads(path.read_text())["key"] == registry_catalog.cache_key()
     finally:
-        registry_index.clear()
+        registry_catalog.clear()
 
 
 def test_cache_is_rebuilt_when_a_function_module_changes(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    registry_index.clear()
+    registry_catalog.clear()
     try:
-        registry_index.load_index(refresh=True)
-        path = registry_index.cache_path()
+        registry_catalog.load_index(refresh=True)
+        path = registry_catalog.cache_path()
         sources = json.loads(path.read_text())["sources"]
         # the modules defining own and plugin functions are recorded, with the reviewed tables
         assert any(p.endswith("functions/counting.py") for p in sources)
         assert any(p.endswith("openhcs_thirdparty_demo/functions.py") for p in sources)
         assert any(p.endswith("reviewed/skimage.tsv") for p in sources)
         builds = []
-        real_build = registry_index.build_index
-        monkeypatch.setattr(registry_index, "build_index", lambda: builds.append(1) or real_build())
-        registry_index.clear()
-        registry_index.load_index()
+        real_build = registry_catalog.build_index
+        monkeypatch.setattr(
+            registry_catalog, "build_index", lambda: builds.append(1) or real_build()
+        )
+        registry_catalog.clear()
+        registry_catalog.load_index()
         assert builds == []  # unchanged: the cache is used
         data = json.loads(path.read_text())
         counting = next(p for p in data["sources"] if p.endswith("functions/counting.py"))
         data["sources"][counting] -= 1  # as if the file had been edited since
         path.write_text(json.dumps(data))
-        registry_index.clear()
-        registry_index.load_index()
+        registry_catalog.clear()
+        registry_catalog.load_index()
         assert builds == [1]
     finally:
-        registry_index.clear()
+        registry_catalog.clear()
 
 
 def test_cache_is_invalidated_when_a_library_version_changes(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    registry_index.clear()
+    registry_catalog.clear()
     try:
-        registry_index.load_index()
-        old_key = registry_index.cache_key()
+        registry_catalog.load_index()
+        old_key = registry_catalog.cache_key()
         from napari_openhcs.registry.libraries import skimage as sk_lib
 
-        old_fingerprint = registry_index.fingerprint()
+        old_fingerprint = registry_catalog.fingerprint()
         monkeypatch.setattr(sk_lib, "versions", lambda: {"scikit-image": "99.0"})
-        assert registry_index.cache_key() != old_key
+        assert registry_catalog.cache_key() != old_key
         # An upgrade also renames the package's dist-info entry, which the warm-start
         # fingerprint sees.
-        dists = registry_index.installed_distributions()
+        dists = registry_catalog.installed_distributions()
         monkeypatch.setattr(
-            registry_index,
+            registry_catalog,
             "installed_distributions",
             lambda: [*dists, "scikit_image-99.0.dist-info"],
         )
-        assert registry_index.fingerprint() != old_fingerprint
+        assert registry_catalog.fingerprint() != old_fingerprint
         built = []
-        real_build = registry_index.build_index
-        monkeypatch.setattr(registry_index, "build_index", lambda: built.append(1) or real_build())
-        registry_index.clear()
-        registry_index.load_index()
+        real_build = registry_catalog.build_index
+        monkeypatch.setattr(
+            registry_catalog, "build_index", lambda: built.append(1) or real_build()
+        )
+        registry_catalog.clear()
+        registry_catalog.load_index()
         assert built == [1]
     finally:
-        registry_index.clear()
+        registry_catalog.clear()
 
 
 def test_same_versions_with_other_files_reuse_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    registry_index.clear()
+    registry_catalog.clear()
     try:
-        registry_index.load_index()
-        dists = registry_index.installed_distributions()
+        registry_catalog.load_index()
+        dists = registry_catalog.installed_distributions()
         monkeypatch.setattr(
-            registry_index, "installed_distributions", lambda: [*dists, "unrelated.pth"]
+            registry_catalog, "installed_distributions", lambda: [*dists, "unrelated.pth"]
         )
         monkeypatch.setattr(
-            registry_index, "build_index", lambda: pytest.fail("index rebuilt needlessly")
+            registry_catalog, "build_index", lambda: pytest.fail("index rebuilt needlessly")
         )
-        registry_index.clear()
-        assert "skimage.filters.gaussian" in registry_index.load_index()
-        stored = json.loads(registry_index.cache_path().read_text())
-        assert stored["fingerprint"] == registry_index.fingerprint()
+        registry_catalog.clear()
+        assert "skimage.filters.gaussian" in registry_catalog.load_index()
+        stored = json.loads(registry_catalog.cache_path().read_text())
+        assert stored["fingerprint"] == registry_catalog.fingerprint()
     finally:
-        registry_index.clear()
+        registry_catalog.clear()
 
 
 def test_missing_library_removes_its_functions_with_one_log_line(monkeypatch, caplog):
@@ -175,7 +179,7 @@ def test_missing_library_removes_its_functions_with_one_log_line(monkeypatch, ca
 
     monkeypatch.setattr(cle_lib, "discover", missing)
     with caplog.at_level(logging.INFO, logger="napari_openhcs.registry"):
-        index = registry_index.build_index()
+        index = registry_catalog.build_index()
     assert not any(r.startswith("pyclesperanto.") for r in index)
     assert "skimage.filters.gaussian" in index
     lines = [r for r in caplog.records if "pyclesperanto" in r.message]

@@ -1,7 +1,7 @@
 """What a run leaves beside its images: ``run.json``, measurement tables, per-well aggregates.
 
-All files are written atomically (temp file in the same folder, then ``os.replace``), so a
-crash never leaves a half-written table or a run record that claims more than was done.
+All files are written atomically (``napari_openhcs.atomic``), so a crash never leaves a
+half-written table or a run record that claims more than was done.
 """
 
 from __future__ import annotations
@@ -10,42 +10,25 @@ import csv
 import io
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from napari_openhcs.atomic import replace_file, write_text
+from napari_openhcs.errors import InputError
+
 #: Leading columns of the long measurement format, in order.
 KEY_COLUMNS = (
-    "plate", "well", "row", "column", "site", "timepoint", "channel", "intensity_channel", "label"
+    "plate",
+    "well",
+    "row",
+    "column",
+    "site",
+    "timepoint",
+    "channel",
+    "intensity_channel",
+    "label",
 )
-
-
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp creates 0600; give the file the mode a plain open() would (umask applied).
-        os.chmod(tmp, 0o666 & ~_current_umask())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def table_rows(table: Mapping[str, Iterable]) -> list[dict]:
@@ -89,7 +72,7 @@ def read_csv_rows(path: Path) -> list[dict]:
 def write_well_measurements(out: Path, well: str, rows: list[dict]) -> Path:
     """``<out>/measurements/<well>.csv``."""
     path = Path(out) / "measurements" / f"{well}.csv"
-    atomic_write_text(path, rows_to_csv(rows))
+    write_text(path, rows_to_csv(rows))
     return path
 
 
@@ -104,7 +87,7 @@ def merge_measurements(out: Path, wells: Iterable[str]) -> Path | None:
     if not rows:
         return None
     target = out / "measurements.csv"
-    atomic_write_text(target, rows_to_csv(rows))
+    write_text(target, rows_to_csv(rows))
     _write_parquet(target)
     return target
 
@@ -116,15 +99,12 @@ def _write_parquet(csv_path: Path) -> None:
     except ImportError:
         return
     table = pacsv.read_csv(csv_path)
-    tmp = csv_path.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, csv_path.with_suffix(".parquet"))
+    with replace_file(csv_path.with_suffix(".parquet")) as tmp:
+        pq.write_table(table, tmp)
 
 
 def read_plate_map(path: str | os.PathLike) -> dict[str, dict[str, str]]:
     """A plate map CSV (a ``well`` column plus any of condition, control, ...) by well."""
-    from napari_openhcs.errors import InputError
-
     try:
         rows = read_csv_rows(Path(path))
     except OSError as exc:
@@ -158,7 +138,7 @@ def write_well_table(out: Path, wells: Mapping[str, dict], plate_map: Mapping | 
     columns = first + [k for k in measured if k not in mapped]
     columns += [k for k in _ordered_columns(rows) if k not in columns]
     path = Path(out) / "wells.csv"
-    atomic_write_text(path, rows_to_csv(rows, columns))
+    write_text(path, rows_to_csv(rows, columns))
     return path
 
 
@@ -189,7 +169,7 @@ def library_versions() -> dict[str, str]:
 def write_run_record(out: Path, record: dict) -> Path:
     """``<out>/run.json``: pipeline, versions, timings and per-well status."""
     path = Path(out) / "run.json"
-    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+    write_text(path, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
     return path
 
 
@@ -219,8 +199,10 @@ def measurement_summary(rows: list[dict]) -> dict[str, float]:
     out: dict[str, float] = {}
     for step, step_rows in by_step.items():
         out[f"{step}_count"] = len(step_rows)
-        own = {str(r.get("intensity_channel", r.get("channel"))) == str(r.get("channel"))
-               for r in step_rows}
+        own = {
+            str(r.get("intensity_channel", r.get("channel"))) == str(r.get("channel"))
+            for r in step_rows
+        }
         other = str(step_rows[0].get("intensity_channel"))
         intensity = "mean_intensity" if own == {True} else f"mean_intensity_ch{other}"
         for column, name in (("area", "mean_area"), ("mean_intensity", intensity)):

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_openhcs.atomic import replace_file, write_json
 from napari_openhcs.errors import PipelineError
 from napari_openhcs.execution import records
 from napari_openhcs.pipeline.dtypes import cast_for_output
@@ -535,8 +536,6 @@ def run_plate_step(job) -> Path:
     components, both written atomically.
     """
     import dataclasses
-    import json
-    import os
 
     from napari_openhcs.memory import to_numpy
     from napari_openhcs.plates import read_planes
@@ -557,15 +556,9 @@ def run_plate_step(job) -> Path:
     if not planes:
         raise PipelineError(f"plate step {step.name!r} produced no result")
     path = Path(job.result_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
+    write_json(path.with_suffix(".json"), {"step": step.name, "groups": groups})
+    with replace_file(path) as tmp, open(tmp, "wb") as fh:
         np.save(fh, np.stack(planes))
-    meta = path.with_suffix(".json")
-    meta_tmp = meta.with_name(f".{meta.name}.{os.getpid()}.tmp")
-    meta_tmp.write_text(json.dumps({"step": step.name, "groups": groups}, indent=2))
-    os.replace(meta_tmp, meta)
-    os.replace(tmp, path)
     return path
 
 

@@ -21,6 +21,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_openhcs.atomic import write_text
 from napari_openhcs.gui._browser import FunctionBrowser
 from napari_openhcs.gui._step_form import StepForm, StepModel
 
@@ -250,11 +251,10 @@ class PipelineDock(QWidget):
         self.set_steps(load_pipeline(Path(path)))
 
     def export_script(self, path: str | Path) -> Path:
-        from napari_openhcs.execution.records import atomic_write_text
         from napari_openhcs.pipeline.export import pipeline_to_script
 
         path = with_suffix(path, ".py")
-        atomic_write_text(path, pipeline_to_script(self.pipeline(), source="the napari dock"))
+        write_text(path, pipeline_to_script(self.pipeline(), source="the napari dock"))
         return path
 
     def _save_dialog(self) -> None:

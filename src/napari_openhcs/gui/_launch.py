@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from napari_openhcs.errors import InputError
+
 OUTPUT_PREFIX = "output: "
 
 
@@ -13,8 +15,6 @@ def output_plate(out_dir: str | Path) -> Path:
     out_dir = Path(out_dir)
     plates = sorted(out_dir.glob("*.ome.zarr"), key=lambda p: len(p.name))
     if not plates:
-        from napari_openhcs.errors import InputError
-
         raise InputError(f"{out_dir}: no output plate (*.ome.zarr) in this folder")
     return plates[0]
 
@@ -30,8 +30,6 @@ def add_output_well(viewer: Any, out_dir: str | Path, well: str) -> list:
     plate = output_plate(out_dir)
     info = read_plate(plate)
     if well not in info["wells"]:
-        from napari_openhcs.errors import InputError
-
         raise InputError(f"{plate}: well {well} was not written (failed or not run)")
     well_dir = plate / info["wells"][well]
     fields = sorted(p for p in well_dir.iterdir() if p.is_dir() and p.name.isdigit())
@@ -50,6 +48,24 @@ def add_output_well(viewer: Any, out_dir: str | Path, well: str) -> list:
         result = add(data, **kwargs)
         added.extend(result if isinstance(result, list) else [result])
     return added
+
+
+def check_napari() -> None:
+    """``demo --gui`` needs napari and a Qt binding: say so before any work is done.
+
+    Raises
+    ------
+    InputError
+        If napari or a Qt binding cannot be imported (naming the extra to install).
+    """
+    try:
+        import napari  # noqa: F401
+        import qtpy.QtCore  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 - qtpy raises its own error for no Qt binding
+        raise InputError(
+            f"--gui needs napari with a Qt binding ({type(exc).__name__}: {exc}): "
+            "pip install 'napari-openhcs[napari]'"
+        ) from None
 
 
 def open_results(out_dir: str | Path) -> None:

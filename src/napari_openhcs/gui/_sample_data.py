@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
+from napari_openhcs.atomic import new_tmp_dir
 from napari_openhcs.gui._reader import LayerData, read_plate_layers, show_plate_dock
+from napari_openhcs.plates.synthetic import write_plate
 
 #: Folder (under the system temp folder) holding the sample plate once written.
 SAMPLE_NAME = "napari-openhcs-sample-plate"
@@ -29,19 +32,15 @@ def sample_plate() -> list[LayerData]:
 
 def sample_plate_path(folder: str | Path | None = None) -> Path:
     """Write the sample plate into ``folder`` (default: the temp folder) unless it is there."""
-    from napari_openhcs.plates.synthetic import write_plate
-
     root = Path(folder) if folder is not None else Path(tempfile.gettempdir()) / SAMPLE_NAME
     plate = root / "plate"
     if not (plate / "ground_truth.json").is_file():
         root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix="writing-", dir=root))
+        tmp = new_tmp_dir(root, "sample")
         written = write_plate(tmp / "plate", "imagexpress", wells=["A01"], size=256)
         try:
             written.rename(plate)  # atomic: another process may have written it meanwhile
         except OSError:
             pass
-        import shutil
-
         shutil.rmtree(tmp, ignore_errors=True)
     return plate

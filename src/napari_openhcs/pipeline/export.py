@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from napari_openhcs.pipeline.jsonio import _DEFAULTS
+from napari_openhcs.atomic import write_text
+from napari_openhcs.pipeline.jsonio import SETTING_DEFAULTS, load_pipeline
 from napari_openhcs.pipeline.step import Pipeline, Step
 
 _RUNNER = '''
@@ -91,7 +92,7 @@ def _step_code(step: Step) -> str:
     else:
         func = _chain_code(pattern)
     lines = [f"        func={func},", f"        name={_py(step.name)},"]
-    for key, default in _DEFAULTS.items():
+    for key, default in SETTING_DEFAULTS.items():
         value = getattr(step, key)
         if key == "variable_components" or value != default:
             lines.append(f"        {key}={_py(value)},")
@@ -143,11 +144,8 @@ def export_pipeline(pipeline: Pipeline | str | Path, target: str | Path) -> Path
     PipelineError
         The pipeline cannot be loaded (unknown functions, bad JSON, a ``.py`` file, ...).
     """
-    from napari_openhcs.execution.records import atomic_write_text
-    from napari_openhcs.pipeline.jsonio import load_pipeline
-
     source = None if isinstance(pipeline, Pipeline) else str(pipeline)
     pipe = load_pipeline(pipeline, allow_python=False)
     target = Path(target)
-    atomic_write_text(target, pipeline_to_script(pipe, source=source))
+    write_text(target, pipeline_to_script(pipe, source=source))
     return target

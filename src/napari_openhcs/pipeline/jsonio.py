@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from napari_openhcs.atomic import write_text
 from napari_openhcs.errors import PipelineError, UnknownFunctionError
 from napari_openhcs.pipeline.compiler import check_kwargs
 from napari_openhcs.pipeline.step import Pipeline, Step, setting_defaults
@@ -24,7 +25,7 @@ FORMAT = "napari-openhcs.pipeline"
 VERSION = 1
 BUILTIN = Path(__file__).resolve().parent.parent / "pipelines"
 #: the optional step fields and their defaults, from ``Step`` (written when they differ)
-_DEFAULTS = setting_defaults()
+SETTING_DEFAULTS = setting_defaults()
 
 
 def _chain_to_json(chain: list[tuple[str, dict]]) -> Any:
@@ -42,7 +43,7 @@ def step_to_dict(step: Step) -> dict:
         else _chain_to_json(pattern)
     )
     d: dict[str, Any] = {"name": step.name, "func": func}
-    for key, default in _DEFAULTS.items():
+    for key, default in SETTING_DEFAULTS.items():
         value = getattr(step, key)
         if key == "variable_components" or value != default:
             d[key] = value
@@ -93,7 +94,7 @@ def pipeline_from_dict(data: dict, source: str = "pipeline") -> Pipeline:
         where = f"{source}: step {i + 1}"
         if not isinstance(raw, dict) or "func" not in raw:
             raise PipelineError(f"{where}: a step needs 'func'")
-        unknown = set(raw) - {"name", "func"} - set(_DEFAULTS)
+        unknown = set(raw) - {"name", "func"} - set(SETTING_DEFAULTS)
         if unknown:
             raise PipelineError(f"{where}: unknown field(s) {sorted(unknown)}")
         func = raw["func"]
@@ -114,7 +115,7 @@ def pipeline_from_dict(data: dict, source: str = "pipeline") -> Pipeline:
                 except UnknownFunctionError as exc:
                     raise UnknownFunctionError(f"{source}: step {label!r}: {exc}") from None
                 check_kwargs(label, ref, kwargs, info)
-        fields = {k: raw[k] for k in _DEFAULTS if k in raw}
+        fields = {k: raw[k] for k in SETTING_DEFAULTS if k in raw}
         steps.append(Step(func=_as_step_func(pattern), name=raw.get("name"), **fields))
     if not steps:
         raise PipelineError(f"{source}: the pipeline has no steps")
@@ -165,8 +166,6 @@ def load_pipeline(source: Any, allow_python: bool = False) -> Pipeline:
 
 def save_pipeline(pipeline: Pipeline, path: str | Path) -> Path:
     """Write the pipeline as JSON (atomically)."""
-    from napari_openhcs.execution.records import atomic_write_text
-
     path = Path(path)
-    atomic_write_text(path, dumps(pipeline))
+    write_text(path, dumps(pipeline))
     return path

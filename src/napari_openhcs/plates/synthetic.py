@@ -10,14 +10,15 @@ byte-identical files.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from napari_openhcs.atomic import new_tmp_dir, swap_into_place
 from napari_openhcs.errors import InputError
+from napari_openhcs.plates import synthetic_layouts as layouts
 from napari_openhcs.plates.synthetic_images import make_site, render_stack
 from napari_openhcs.wells import PLATE_GRIDS, grid_for, parse_well, plate_wells
 
@@ -135,12 +136,8 @@ def write_plate(
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError(f"{out}: already exists and is not empty; choose a new folder")
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
+    partial = new_tmp_dir(out.parent, out.name)
     try:
-        from napari_openhcs.plates import synthetic_layouts as layouts
-
         writer = {
             "imagexpress": layouts.ImageXpressLayout,
             "operaphenix": layouts.PhenixLayout,
@@ -194,8 +191,8 @@ def write_plate(
         }
         (partial / "ground_truth.json").write_text(json.dumps(truth, indent=1) + "\n")
         if out.exists():
-            out.rmdir()
-        os.replace(partial, out)
+            out.rmdir()  # empty (checked above); fails if another writer filled it meanwhile
+        swap_into_place(partial, out)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise

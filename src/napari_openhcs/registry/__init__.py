@@ -1,4 +1,4 @@
-"""The function registry: discovery, the cached index, and ``fn(ref)``.
+"""The function registry: discovery, the cached catalog (``catalog.py``), and ``fn(ref)``.
 
 Importing this package imports no image library; listing from a warm cache reads one JSON
 file. ``fn("skimage.filters.gaussian")`` returns a ``FunctionRef`` that pickles by name.
@@ -12,7 +12,7 @@ from typing import Any
 from napari_openhcs.errors import FunctionUnavailableError, UnknownFunctionError
 from napari_openhcs.registry.declare import declare
 from napari_openhcs.registry.info import FunctionInfo, ParamSpec
-from napari_openhcs.registry.reference import FunctionRef
+from napari_openhcs.registry.reference import FunctionRef, resolve_target
 
 __all__ = [
     "FunctionInfo",
@@ -32,7 +32,7 @@ def list_functions(
     library: str | None = None, memory_type: str | None = None
 ) -> list[FunctionInfo]:
     """Registered functions, optionally of one library and/or memory type, sorted by ref."""
-    from napari_openhcs.registry.index import load_index
+    from napari_openhcs.registry.catalog import load_index  # lazy: kept out of workers (tested)
 
     infos = load_index().values()
     return sorted(
@@ -54,7 +54,7 @@ def get_info(ref: str) -> FunctionInfo:
     UnknownFunctionError
         If ``ref`` is not registered; the message names the closest registered references.
     """
-    from napari_openhcs.registry.index import load_index
+    from napari_openhcs.registry.catalog import load_index  # lazy: kept out of workers (tested)
 
     if not isinstance(ref, str):
         raise UnknownFunctionError(
@@ -149,8 +149,6 @@ def ref_of(func: Any) -> str:
 
 def _registered_ref_of(func: Any) -> str | None:
     """The registered reference whose target is ``func`` (public path, not ``__module__``)."""
-    from napari_openhcs.registry.reference import resolve_target
-
     name = getattr(func, "__name__", None)
     candidates = [i.ref for i in list_functions() if i.ref.rsplit(".", 1)[-1] == name]
     direct = f"{getattr(func, '__module__', '')}.{name}"
@@ -174,6 +172,6 @@ def call_defaults(info: FunctionInfo) -> dict:
 
 def refresh() -> None:
     """Rediscover every library now and rewrite the cache."""
-    from napari_openhcs.registry.index import load_index
+    from napari_openhcs.registry.catalog import load_index  # lazy: kept out of workers (tested)
 
     load_index(refresh=True)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 
+from napari_openhcs.errors import InputError
+from napari_openhcs.registry import list_functions
+
 
 def format_table(infos, width: int | None = None) -> list[str]:
     """The ``functions`` table: columns as wide as their longest entry, so long references
@@ -26,9 +29,6 @@ def format_table(infos, width: int | None = None) -> list[str]:
 
 def functions_command(args) -> int:
     """List registered functions as a table, or as a JSON list with ``--json``."""
-    from napari_openhcs.errors import InputError
-    from napari_openhcs.registry import list_functions
-
     infos = list_functions(library=args.library, memory_type=args.memory_type)
     if args.library is not None and not infos:
         libraries = sorted({i.library for i in list_functions()})

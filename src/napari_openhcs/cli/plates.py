@@ -6,14 +6,14 @@ import argparse
 import json
 import sys
 
+from napari_openhcs.execution.progress import ProgressBar
+from napari_openhcs.plates.discovery import open_plate
 from napari_openhcs.plates.index import COMPONENTS, PlateIndex
+from napari_openhcs.plates.synthetic import write_plate
 
 
 def synth_command(args: argparse.Namespace) -> int:
     """``napari-openhcs synth OUT``: write a deterministic synthetic plate."""
-    from napari_openhcs.execution.progress import ProgressBar
-    from napari_openhcs.plates.synthetic import write_plate
-
     bar = ProgressBar(noun="wells")
     plate = write_plate(
         args.out,
@@ -112,8 +112,6 @@ def format_summary(info: dict, max_missing: int = 10) -> str:
 
 def inspect_command(args: argparse.Namespace) -> int:
     """``napari-openhcs inspect PLATE [--json]``: describe a plate (never writes to it)."""
-    from napari_openhcs.plates.discovery import open_plate
-
     info = describe(open_plate(args.plate))
     if args.json:
         json.dump(info, sys.stdout)

@@ -1,4 +1,8 @@
-"""The ``napari-openhcs`` command line. No Qt here; each command imports only what it needs.
+"""The ``napari-openhcs`` command line: the parser, one table of commands, and ``main``.
+
+No Qt here. Each command lives in a module of this package by topic (``run.py``: run and
+demo; ``plates.py``: synth and inspect; ``functions.py``; ``convert.py``; ``export.py``) and
+is imported only when it is run, so ``--help`` stays fast.
 
 Exit codes: 0 success; 1 some wells failed or the run stopped on an error while running;
 2 bad input found before anything was written; 130 cancelled with Ctrl-C.
@@ -12,17 +16,19 @@ import logging
 import os
 import sys
 
+from napari_openhcs import __version__
+from napari_openhcs.errors import InputError, RunError
 from napari_openhcs.vocabulary import MEMORY_TYPES
 
 # command name -> "module:function"; each function takes the parsed args and returns an exit code.
 COMMANDS = {
-    "demo": "napari_openhcs.execution.commands:demo_command",
-    "synth": "napari_openhcs.plates.commands:synth_command",
-    "inspect": "napari_openhcs.plates.commands:inspect_command",
-    "functions": "napari_openhcs.registry.commands:functions_command",
-    "convert": "napari_openhcs.storage.commands:convert_command",
-    "run": "napari_openhcs.execution.commands:run_command",
-    "export": "napari_openhcs.pipeline.commands:export_command",
+    "demo": "napari_openhcs.cli.run:demo_command",
+    "synth": "napari_openhcs.cli.plates:synth_command",
+    "inspect": "napari_openhcs.cli.plates:inspect_command",
+    "functions": "napari_openhcs.cli.functions:functions_command",
+    "convert": "napari_openhcs.cli.convert:convert_command",
+    "run": "napari_openhcs.cli.run:run_command",
+    "export": "napari_openhcs.cli.export:export_command",
 }
 
 EXECUTORS = ("serial", "processes", "dask")
@@ -108,8 +114,6 @@ def _add_executor_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command (kept importable for docs and tests)."""
-    from napari_openhcs import __version__
-
     parser = argparse.ArgumentParser(
         prog="napari-openhcs",
         description="High-content screening plates: inspect, convert, and run pipelines.",
@@ -296,8 +300,6 @@ def _quiet_dask() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    from napari_openhcs.errors import InputError, RunError
-
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -325,7 +327,3 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if quieted and earlier is None:
             os.environ.pop(_DASK_LOGGING, None)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

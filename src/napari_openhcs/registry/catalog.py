@@ -1,4 +1,4 @@
-"""The registry index: every known function's ``FunctionInfo``, built once and cached on disk.
+"""The registry's catalog: every known function's ``FunctionInfo``, built once, cached on disk.
 
 The cache file lives in ``$XDG_CACHE_HOME/napari-openhcs/`` (``~/.cache`` by default) and is
 keyed by the versions of napari-openhcs and of each library, the installed function packages,
@@ -24,11 +24,11 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
 from napari_openhcs import envvars
+from napari_openhcs.atomic import write_text
 from napari_openhcs.registry.info import FunctionInfo
 
 log = logging.getLogger("napari_openhcs.registry")
@@ -193,11 +193,7 @@ def _write_cache(
         "sources": _source_files(index) if sources is None else sources,
     }
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".registry.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-        os.replace(tmp, path)
+        write_text(path, json.dumps(data))
     except OSError as exc:
         log.warning("could not write the registry cache %s: %s", path, exc)
 

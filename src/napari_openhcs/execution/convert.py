@@ -1,56 +1,29 @@
-"""``napari-openhcs convert PLATE --out DIR``: any plate to an OME-Zarr HCS plate.
+"""Converting a plate to an OME-Zarr HCS plate, well by well, resuming an interrupted run.
 
-The plate is indexed and the output checked before anything is written (bad input: exit 2,
-nothing created). Each well is then read, checked (every plane present, one shape and dtype)
-and written field by field; a well that fails is reported with the file at fault and left
-out of the plate, the others are converted (exit 1). Wells already finished in an existing
-output are skipped, so an interrupted conversion resumes where it stopped.
+Each well is read, checked (every plane present, one shape and dtype) and written field by
+field; a well that fails is reported with the file at fault and left out of the plate, the
+others are converted. Wells already finished in an existing output are skipped, so an
+interrupted conversion resumes where it stopped. Progress is reported with the same events
+as a run (``run_started``, ``unit_done``, ``unit_failed``; one unit is one well), so one
+progress bar serves both.
 """
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
 import numpy as np
 
+from napari_openhcs import plates
 from napari_openhcs.errors import InputError, PlateError
-from napari_openhcs.plates.index import PlateIndex
+from napari_openhcs.plates.index import ImageKey, PlateIndex
+from napari_openhcs.storage.omezarr import OmeZarrPlateWriter
+from napari_openhcs.storage.zarrio import read_group_attrs
 
 
 class WellReadError(Exception):
     """A well that cannot be converted; the message names the file at fault."""
-
-
-class ProgressBar:
-    """A plain-text progress bar on one line of a stream: ``[####    ] 12/96 wells``."""
-
-    def __init__(self, total: int, *, stream: TextIO | None = None, width: int = 30) -> None:
-        self.total, self.width, self.done = total, width, 0
-        self.stream = stream if stream is not None else sys.stderr
-
-    def show(self, note: str = "") -> None:
-        """Redraw the bar (with an optional note after it)."""
-        filled = self.width * self.done // self.total if self.total else self.width
-        bar = "#" * filled + " " * (self.width - filled)
-        self.stream.write(f"\r[{bar}] {self.done}/{self.total} wells {note}".rstrip() + " ")
-        self.stream.flush()
-
-    def step(self, note: str = "") -> None:
-        """Count one more well done and redraw."""
-        self.done += 1
-        self.show(note)
-
-    def message(self, text: str) -> None:
-        """Print a line of its own (e.g. a failed well) and redraw the bar below it."""
-        self.stream.write("\r" + text + "\n")
-        self.show()
-
-    def close(self) -> None:
-        """End the bar's line."""
-        self.stream.write("\n")
-        self.stream.flush()
 
 
 def read_site(plate: PlateIndex, well: str, site: int, reference: dict) -> np.ndarray:
@@ -64,8 +37,6 @@ def read_site(plate: PlateIndex, well: str, site: int, reference: dict) -> np.nd
     WellReadError
         For a missing plane, an unreadable file, or a plane whose shape or dtype differs.
     """
-    from napari_openhcs.plates import ImageKey, read_plane
-
     t_values, c_values, z_values = plate.timepoints, plate.channels, plate.z
     out = None
     for ti, t in enumerate(t_values):
@@ -79,7 +50,8 @@ def read_site(plate: PlateIndex, well: str, site: int, reference: dict) -> np.nd
                         f"timepoint {t} (missing file)"
                     )
                 try:
-                    plane = np.asarray(read_plane(plate.format, locator))
+                    # looked up on the package at call time: tests replace it there
+                    plane = np.asarray(plates.read_plane(plate.format, locator))
                 except PlateError as exc:
                     raise WellReadError(f"well {well}: {exc}") from exc
                 except Exception as exc:  # a handler's reader may raise anything on bad files
@@ -114,8 +86,6 @@ def output_path(plate: PlateIndex, out: str | Path) -> Path:
         If the output would lie inside the input plate, ``out`` is a file, or the target
         exists and is not a plate this package can resume.
     """
-    from napari_openhcs.storage.omezarr import _read_layout
-
     out = Path(out)
     name = (plate.name or "plate").replace("/", "_").replace("\\", "_")
     name = name.removesuffix(".zarr").removesuffix(".ome") or "plate"
@@ -131,9 +101,17 @@ def output_path(plate: PlateIndex, out: str | Path) -> Path:
     if target.exists():
         if not target.is_dir():
             raise InputError(f"{target} exists and is a file")
-        if any(target.iterdir()) and _read_layout(target) is None:
+        # A Zarr group is checked further by the writer (same plate layout, NGFF version).
+        if any(target.iterdir()) and _zarr_group_attrs(target) is None:
             raise InputError(f"{target} exists and is not an OME-Zarr plate; choose another --out")
     return target
+
+
+def _zarr_group_attrs(path: Path) -> dict | None:
+    try:
+        return read_group_attrs(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: unreadable Zarr metadata ({exc})") from exc
 
 
 def convert_plate(
@@ -142,10 +120,14 @@ def convert_plate(
     *,
     ngff: str = "0.5",
     compressor: str = "lz4",
-    progress: ProgressBar | None = None,
+    progress: Callable[[dict], None] | None = None,
     shards: bool = False,
 ) -> tuple[list[str], dict[str, str], list[str]]:
     """Convert every well of an indexed plate into the OME-Zarr plate ``target``.
+
+    ``progress`` is called with run events: ``run_started``, then ``unit_done`` (with
+    ``skipped=True`` for a well already converted) or ``unit_failed`` (with ``error``) per
+    well, each with ``well``, ``done`` and ``total``.
 
     Returns
     -------
@@ -156,8 +138,6 @@ def convert_plate(
     skipped : list of str
         Wells already finished in ``target`` (resumed).
     """
-    from napari_openhcs.storage.omezarr import OmeZarrPlateWriter
-
     writer = OmeZarrPlateWriter(
         target,
         plate.rows,
@@ -171,11 +151,18 @@ def convert_plate(
     names = [plate.channel_names.get(c, f"channel {c}") for c in plate.channels]
     colors = [plate.channel_colors.get(c) for c in plate.channels]
     converted, failed, skipped = [], {}, []
+    total = len(plate.wells)
+
+    def emit(kind: str, **event) -> None:
+        if progress is not None:
+            done_count = len(converted) + len(failed) + len(skipped)
+            progress({"kind": kind, "done": done_count, "total": total, **event})
+
+    emit("run_started")
     for well in plate.wells:
         if well in done:
             skipped.append(well)
-            if progress:
-                progress.step(f"{well} (already converted)")
+            emit("unit_done", well=well, skipped=True)
             continue
         reference: dict = {}
         sites = plate.sites
@@ -193,41 +180,8 @@ def convert_plate(
                 )
             writer.finish_well(well, [s - 1 for s in sites])
             converted.append(well)
+            emit("unit_done", well=well)
         except WellReadError as exc:
             failed[well] = str(exc)
-            if progress:
-                progress.message(f"failed: {exc}")
-        if progress:
-            progress.step(well)
+            emit("unit_failed", well=well, error=str(exc))
     return converted, failed, skipped
-
-
-def convert_command(args) -> int:
-    """Run ``napari-openhcs convert``; returns the exit code (0, or 1 if some wells failed).
-
-    Bad input raises ``InputError`` (the command line turns it into exit code 2) before
-    anything is written.
-    """
-    from napari_openhcs.plates import open_plate
-    from napari_openhcs.storage.ngff import check_compressor, check_ngff, check_shards
-
-    ngff = check_ngff(args.ngff)
-    compressor = check_compressor(args.compressor)
-    check_shards(args.shards, ngff)
-    plate = open_plate(args.plate)
-    target = output_path(plate, args.out)
-    progress = ProgressBar(len(plate.wells))
-    progress.show()
-    try:
-        converted, failed, skipped = convert_plate(
-            plate, target, ngff=ngff, compressor=compressor, progress=progress, shards=args.shards
-        )
-    finally:
-        progress.close()
-    parts = [f"converted {len(converted)} wells to {target}"]
-    if skipped:
-        parts.append(f"{len(skipped)} already there")
-    if failed:
-        parts.append(f"{len(failed)} failed: {', '.join(failed)}")
-    print("; ".join(parts), file=sys.stderr)
-    return 1 if failed else 0

@@ -8,7 +8,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from napari_openhcs.errors import InputError
+from napari_openhcs.errors import InputError, UnknownFunctionError
+from napari_openhcs.execution.missing import warning_line
+from napari_openhcs.execution.progress import ProgressBar
+from napari_openhcs.execution.run import run_plate
+from napari_openhcs.memory.devices import visible_gpus
+from napari_openhcs.pipeline import load_pipeline
+from napari_openhcs.plates.synthetic import write_plate
+from napari_openhcs.registry import get_info
 
 #: The demo plate: small enough for a 2-core laptop, big enough to show the pipeline at work.
 DEMO_PLATE = {
@@ -77,9 +84,6 @@ def _check_executor_args(args) -> None:
 
 def _gpu_steps(pipeline) -> list[str]:
     """``"step 'name' (ref)"`` for each enabled step calling a CuPy or torch function."""
-    from napari_openhcs.errors import UnknownFunctionError
-    from napari_openhcs.registry import get_info
-
     found = []
     for step in pipeline.steps:
         if not step.enabled:
@@ -97,8 +101,6 @@ def _gpu_steps(pipeline) -> list[str]:
 
 def _check_gpus(pipeline, gpus) -> None:
     """``--gpus 0,1`` names GPUs this machine has, when a step runs on one."""
-    from napari_openhcs.memory.devices import visible_gpus
-
     steps = _gpu_steps(pipeline)
     have = visible_gpus()
     absent = [g for g in gpus if g not in have]
@@ -113,11 +115,6 @@ def _check_gpus(pipeline, gpus) -> None:
 def run_command(args) -> int:
     """Run a pipeline over a plate; exit 0, 1 (some wells failed or lack image planes),
     2 (bad input) or 130."""
-    from napari_openhcs.execution.missing import warning_line
-    from napari_openhcs.execution.progress import ProgressBar
-    from napari_openhcs.execution.run import run_plate
-    from napari_openhcs.pipeline import load_pipeline
-
     _check_executor_args(args)
     if args.units_per_gpu < 1:
         raise InputError(f"--units-per-gpu must be at least 1, got {args.units_per_gpu}")
@@ -176,27 +173,14 @@ def run_command(args) -> int:
     return report.exit_code
 
 
-def _check_napari() -> None:
-    """``demo --gui`` needs napari and a Qt binding: say so before any work is done."""
-    try:
-        import napari  # noqa: F401
-        import qtpy.QtCore  # noqa: F401
-    except Exception as exc:  # noqa: BLE001 - qtpy raises its own error for no Qt binding
-        raise InputError(
-            f"--gui needs napari with a Qt binding ({type(exc).__name__}: {exc}): "
-            "pip install 'napari-openhcs[napari]'"
-        ) from None
-
-
 def demo_command(args) -> int:
     """Synthesise a plate, run ``nuclei_count``, compare counts with the ground truth."""
-    from napari_openhcs.execution.progress import ProgressBar
-    from napari_openhcs.execution.run import run_plate
-    from napari_openhcs.plates.synthetic import write_plate
-
     _check_executor_args(args)
     if args.gui:
-        _check_napari()
+        # the one import of gui/ outside it, declared in pyproject.toml's import contracts
+        from napari_openhcs.gui._launch import check_napari, open_results  # lazy: --gui only
+
+        check_napari()  # before any work is done
     if args.out:
         _check_out(args.out)
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="openhcs-demo-"))
@@ -238,7 +222,5 @@ def demo_command(args) -> int:
     )
     print(f"output: {report.out}")
     if args.gui and report.exit_code == 0:
-        from napari_openhcs.gui._launch import open_results
-
         open_results(report.out)
     return report.exit_code
