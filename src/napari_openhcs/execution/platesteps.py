@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_openhcs import atomic
+from napari_openhcs import atomic, plates
 from napari_openhcs.errors import PipelineError
 from napari_openhcs.execution.engine import Planes, run_steps
 from napari_openhcs.memory import to_numpy
 from napari_openhcs.pipeline.workunits import PlateStepJob
-from napari_openhcs.plates import read_planes
 
 
 def run_plate_step(job: PlateStepJob) -> Path:
@@ -33,7 +32,7 @@ def run_plate_step(job: PlateStepJob) -> Path:
     step = job.step
     stacked = tuple(dict.fromkeys(("site", *step.variable_components)))
     compiled = dataclasses.replace(step, variable_components=stacked)
-    planes_read = read_planes(job.plate_format, [loc for _, loc in job.images])
+    planes_read = plates.read_planes(job.plate_format, [loc for _, loc in job.images])
     raw: Planes = {key: plane for (key, _), plane in zip(job.images, planes_read, strict=True)}
     (result,) = run_steps([compiled], raw)
     out = result.planes

@@ -243,10 +243,8 @@ def _execute(
     from napari_openhcs.pipeline.jsonio import pipeline_to_dict
 
     out, plate_path = report.out, report.plate_path
-    writers = open_output_plates(plan.output, plan.intermediate_plates)  # created if new
-    done_before = (
-        set.intersection(*(set(w.finished_wells()) for w in writers)) if writers else set()
-    )
+    writers = open_output_plates(plan.output, plan.intermediate_plates)  # main plate first
+    done_before = set.intersection(*(set(w.finished_wells()) for w in writers))
     earlier_wells: dict = {}
     if done_before:
         if not overwrite:

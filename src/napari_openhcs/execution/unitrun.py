@@ -12,6 +12,7 @@ import time
 import traceback
 from collections.abc import Callable
 
+from napari_openhcs import plates
 from napari_openhcs.execution import records
 from napari_openhcs.execution.context import running_unit
 from napari_openhcs.execution.engine import Planes, StepFailed, run_steps
@@ -21,7 +22,6 @@ from napari_openhcs.execution.platesteps import load_plate_result
 from napari_openhcs.memory import use_gpu
 from napari_openhcs.memory.decorators import _on_gpu as on_gpu
 from napari_openhcs.pipeline.workunits import UnitError, UnitResult, WorkUnit, chain_pairs
-from napari_openhcs.plates import read_planes
 
 
 def run_unit(unit: WorkUnit, emit: Callable[[dict], None] | None = None) -> UnitResult:
@@ -82,7 +82,7 @@ def _gpu_context(unit: WorkUnit):
 def _run(unit: WorkUnit, send, timings) -> UnitResult:
     t = time.perf_counter()
     plate_results = {name: load_plate_result(path) for name, path in unit.plate_results}
-    planes_read = read_planes(unit.plate_format, [loc for _, loc in unit.images])
+    planes_read = plates.read_planes(unit.plate_format, [loc for _, loc in unit.images])
     raw: Planes = {key: plane for (key, _), plane in zip(unit.images, planes_read, strict=True)}
     timings["read"] = time.perf_counter() - t
 

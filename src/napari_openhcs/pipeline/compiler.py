@@ -13,7 +13,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from napari_openhcs.errors import PipelineError, PlateError
+from napari_openhcs.errors import (
+    FunctionUnavailableError,
+    PipelineError,
+    PlateError,
+    UnknownFunctionError,
+)
 from napari_openhcs.pipeline.step import Pipeline
 from napari_openhcs.pipeline.workunits import (
     CompiledStep,
@@ -24,7 +29,8 @@ from napari_openhcs.pipeline.workunits import (
     plate_step_name,
 )
 from napari_openhcs.plates.index import PlateIndex
-from napari_openhcs.registry.reference import IMAGE_SOURCES
+from napari_openhcs.registry import call_defaults, fn, get_info
+from napari_openhcs.registry.reference import IMAGE_SOURCES, image_ref
 from napari_openhcs.storage.layout import OutputSpec, check_output_grid, plate_step_result_path
 
 #: A plate-scope step reads at most this many wells, spread evenly over the chosen wells.
@@ -57,9 +63,6 @@ def check_kwargs(step_name: str, ref: str, kwargs: dict, info) -> dict:
     PipelineError
         Unknown parameter names, values of the wrong type, values outside the choices.
     """
-    from napari_openhcs.registry import call_defaults
-    from napari_openhcs.registry.reference import image_ref
-
     specs = {p.name: p for p in info.params}
     for key, value in kwargs.items():
         spec = specs.get(key)
@@ -114,9 +117,6 @@ def check_kwargs(step_name: str, ref: str, kwargs: dict, info) -> dict:
 
 
 def _resolve_chain(step_name: str, chain: list):
-    from napari_openhcs.errors import FunctionUnavailableError, UnknownFunctionError
-    from napari_openhcs.registry import fn, get_info
-
     resolved, infos = [], []
     for ref, kwargs in chain:
         try:
@@ -331,8 +331,6 @@ def _compile_step(
 def _check_image_refs(step_name: str, pattern: tuple, earlier: list[str], channels) -> None:
     """Image references name ``previous``, ``start`` or an earlier per-well step, and a
     channel the plate has."""
-    from napari_openhcs.registry.reference import image_ref
-
     for func, kwargs in pattern_pairs(pattern):
         for key, value in kwargs.items():
             ref = image_ref(value)
