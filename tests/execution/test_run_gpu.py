@@ -13,13 +13,13 @@ def test_a_unit_on_the_second_gpu_stacks_and_writes_there(tmp_path, monkeypatch)
 
     if cupy.cuda.runtime.getDeviceCount() < 2:
         pytest.skip("needs two GPUs")
-    from napari_openhcs.execution.unit import run_unit
+    from napari_openhcs.execution.unitrun import run_unit
     from napari_openhcs.pipeline import Pipeline, Step
     from napari_openhcs.pipeline.compiler import compile_pipeline
-    from napari_openhcs.pipeline.units import OutputSpec
     from napari_openhcs.plates import open_plate
     from napari_openhcs.plates.synthetic import write_plate
     from napari_openhcs.registry import reference
+    from napari_openhcs.storage.layout import OutputSpec, open_output_plates
 
     plate = write_plate(tmp_path / "plate", "imagexpress", wells=["A01"], sites=2, size=64)
     index = open_plate(plate)
@@ -41,7 +41,7 @@ def test_a_unit_on_the_second_gpu_stacks_and_writes_there(tmp_path, monkeypatch)
         return real_stack(arrays)
 
     monkeypatch.setattr(reference, "_stack", recording_stack)
-    plan.open_writers()
+    open_output_plates(plan.output, plan.intermediate_plates)
     result = run_unit(unit)
     assert result.ok, result.error
     assert result.gpu == 1

@@ -59,6 +59,63 @@ def test_run_preview_names_the_step_with_a_parameter_the_compiler_refuses(plate)
     assert entry["step"] == "blur" and "sigmaa" in entry["error"]
 
 
+def test_run_preview_compiles_the_pipeline_once(plate, monkeypatch):
+    from napari_openhcs.execution import preview
+    from napari_openhcs.pipeline import Pipeline, Step
+
+    calls = []
+    real = preview.compile_pipeline
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(preview, "compile_pipeline", counting)
+    pipe = Pipeline(
+        [
+            Step("napari_openhcs.functions.max_projection", name="project"),
+            Step(("skimage.filters.gaussian", {"sigma": 1.0}), name="blur"),
+            Step("skimage.filters.sobel", name="edges"),
+        ]
+    )
+    out = preview.run_preview(str(plate), pipe, "A01", 1)
+    assert [e["step"] for e in out] == ["project"] * 2 + ["blur"] * 2 + ["edges"] * 2
+    assert all(e["error"] is None for e in out)
+    assert len(calls) == 1
+
+
+def test_run_preview_shows_a_plate_step_in_its_place_and_computes_it_once(plate):
+    from napari_openhcs.execution import preview
+    from napari_openhcs.pipeline import Pipeline, Step
+
+    est = ("napari_openhcs.functions.estimate_flatfield", {"sigma": 2.0})
+    cor = ("napari_openhcs.functions.correct_flatfield", {"flatfield": {"plate_step": "flat"}})
+    pipe = Pipeline(
+        [
+            Step("napari_openhcs.functions.max_projection", name="project"),
+            Step(est, name="flat", scope="plate"),
+            Step(cor, name="corrected"),
+            Step(("skimage.filters.gaussian", {"sigmaa": 1.0}), name="bad"),
+        ]
+    )
+    out = preview.run_preview(str(plate), pipe, "B01", 1)
+    assert [e["name"] for e in out] == [
+        "project [ch 1]",
+        "project [ch 2]",
+        "flat [channel 1, timepoint 1]",
+        "flat [channel 2, timepoint 1]",
+        "corrected [ch 1]",
+        "corrected [ch 2]",
+        "bad",
+    ]
+    assert out[2]["array"].shape == (64, 64) and out[2]["kind"] == "image"
+    assert all(e["error"] is None for e in out[:-1]) and "sigmaa" in out[-1]["error"]
+    cached = dict(preview._PLATE_RESULTS)
+    again = preview.run_preview(str(plate), pipe, "A01", 2)
+    assert cached == preview._PLATE_RESULTS  # the same plate step is not computed again
+    np.testing.assert_array_equal(again[2]["array"], out[2]["array"])  # sampled over the plate
+
+
 @pytest.fixture
 def docks(make_napari_viewer, plate, qtbot):
     yield from docks_on(make_napari_viewer, plate)

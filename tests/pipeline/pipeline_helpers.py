@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def output_spec(index, out):
-    from napari_openhcs.pipeline.units import OutputSpec
+    from napari_openhcs.storage.layout import OutputSpec
 
     return OutputSpec(
         out_dir=str(out),

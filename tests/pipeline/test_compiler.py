@@ -155,3 +155,31 @@ def test_choose_workers_is_bounded_by_units_cores_and_memory():
     assert choose_workers(1) == 1
     assert 1 <= choose_workers(1000) <= 1000
     assert choose_workers(1000, mem_per_unit_estimate=10**18) == 1
+
+
+def test_a_partial_compile_stops_at_the_first_invalid_step_and_keeps_its_error(
+    tiny_index, tmp_path, no_reads
+):
+    steps = [
+        Step(MAXP, name="project"),
+        Step(("skimage.filters.gaussian", {"sigmaa": 1.0}), name="blur"),
+        Step(MAXP, name="never"),
+    ]
+    with pytest.raises(PipelineError, match="sigmaa"):
+        compile_(tiny_index, tmp_path, *steps)
+    plan = compile_(tiny_index, tmp_path, *steps, partial=True, wells=["A01"])
+    assert [s.name for s in plan.steps] == ["project"]
+    assert all(u.steps == plan.steps for u in plan.units)
+    name, error = plan.invalid
+    assert name == "blur" and isinstance(error, PipelineError) and "sigmaa" in str(error)
+    assert compile_(tiny_index, tmp_path, *steps[:1]).invalid is None
+
+
+def test_plate_steps_sample_the_wells_asked_for(tiny_index, tmp_path, plate_funcs, no_reads):
+    steps = [Step(f"{plate_funcs}.estimate_flatfield", name="flat", scope="plate"), Step(MAXP)]
+    (job,) = compile_(tiny_index, tmp_path, *steps, wells=["A01"]).plate_jobs
+    assert {k.well for k, _ in job.images} == {"A01"}
+    (job,) = compile_(
+        tiny_index, tmp_path, *steps, wells=["A01"], plate_step_wells=["A01", "B02"]
+    ).plate_jobs
+    assert {k.well for k, _ in job.images} == {"A01", "B02"}

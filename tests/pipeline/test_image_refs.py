@@ -9,7 +9,7 @@ import zarr
 from pipeline_helpers import output_spec
 
 from napari_openhcs.errors import PipelineError
-from napari_openhcs.execution.unit import run_unit
+from napari_openhcs.execution.unitrun import run_unit
 from napari_openhcs.pipeline import Pipeline, Step
 from napari_openhcs.pipeline.compiler import compile_pipeline
 from napari_openhcs.pipeline.jsonio import pipeline_from_dict, pipeline_to_dict

@@ -11,8 +11,8 @@ from helpers import tree_checksum
 from napari_openhcs import cli
 from napari_openhcs.pipeline import Pipeline, Step
 from napari_openhcs.pipeline.compiler import compile_pipeline
-from napari_openhcs.pipeline.units import OutputSpec
 from napari_openhcs.registry import fn
+from napari_openhcs.storage.layout import OutputSpec
 
 PROJECT = "napari_openhcs.functions.max_projection"
 COUNT = "napari_openhcs.functions.count_objects"

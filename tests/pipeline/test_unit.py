@@ -9,7 +9,8 @@ import pytest
 import zarr
 from pipeline_helpers import output_spec
 
-from napari_openhcs.execution.unit import run_plate_step, run_unit
+from napari_openhcs.execution.platesteps import run_plate_step
+from napari_openhcs.execution.unitrun import run_unit
 from napari_openhcs.pipeline import Pipeline, Step, load_pipeline
 from napari_openhcs.pipeline.compiler import compile_pipeline
 from napari_openhcs.pipeline.dtypes import cast_for_output
@@ -248,7 +249,7 @@ def test_gpu_out_of_memory_names_the_step_and_the_well(tiny_index, tmp_path, pla
 
 def test_flatfield_estimated_once_per_channel_corrects_every_well(tiny_plate, tmp_path):
     from napari_openhcs.execution import run_plate
-    from napari_openhcs.execution.unit import load_plate_result
+    from napari_openhcs.execution.platesteps import load_plate_result
     from napari_openhcs.plates import open_plate, read_plane
 
     est = "napari_openhcs.functions.estimate_flatfield"

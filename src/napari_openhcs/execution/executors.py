@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from napari_openhcs.errors import InputError
-from napari_openhcs.pipeline.units import UnitError, UnitResult
+from napari_openhcs.pipeline.workunits import UnitError, UnitResult
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class SerialExecutor:
 
     def run_units(self, units, on_event=None, on_result=None, per_gpu_limit=None):
         from napari_openhcs.execution.processes import Cancelled
-        from napari_openhcs.execution.unit import run_unit
+        from napari_openhcs.execution.unitrun import run_unit
 
         self._cancelled = False
         results = []
@@ -153,7 +153,7 @@ class DaskExecutor:
     def run_units(self, units, on_event=None, on_result=None, per_gpu_limit=None):
         from distributed import as_completed
 
-        from napari_openhcs.execution.unit import run_unit
+        from napari_openhcs.execution.unitrun import run_unit
 
         units = list(units)
         use_gpu = self._gpu_resources()

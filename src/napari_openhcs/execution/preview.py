@@ -8,8 +8,22 @@ carries its error; the steps after it are not run.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import tempfile
 import time
 from typing import Any
+
+import numpy as np
+
+from napari_openhcs.errors import PlateError
+from napari_openhcs.execution.engine import StepFailed, run_steps
+from napari_openhcs.execution.platesteps import load_plate_result, run_plate_step
+from napari_openhcs.memory import to_numpy
+from napari_openhcs.pipeline.compiler import compile_pipeline
+from napari_openhcs.pipeline.jsonio import pipeline_from_dict, step_to_dict
+from napari_openhcs.plates import open_plate, read_plane
+from napari_openhcs.storage.layout import OutputSpec, plate_step_result_path
 
 #: Raw planes of the last (plate, well, site, timepoint) read, so a parameter change does not
 #: re-read the files.
@@ -17,20 +31,14 @@ _CACHE: dict[tuple, dict] = {}
 
 
 def _read_site(plate: str, well: str, site: int, timepoint: int | None):
-    from napari_openhcs.plates import open_plate, read_plane
-
     key = (str(plate), well, site, timepoint)
     if key in _CACHE:
         return _CACHE[key]
     index = open_plate(plate)
     if well not in index.wells:
-        from napari_openhcs.errors import PlateError
-
         raise PlateError(f"well {well} is not in plate {plate}")
     keys = [k for k in index.keys_for(well, site) if timepoint is None or k.timepoint == timepoint]
     if not keys:
-        from napari_openhcs.errors import PlateError
-
         raise PlateError(f"plate {plate} has no images for well {well} site {site}")
     raw = {k: read_plane(index.format, index.images[k]) for k in keys}
     _CACHE.clear()
@@ -40,10 +48,6 @@ def _read_site(plate: str, well: str, site: int, timepoint: int | None):
 
 def _step_arrays(step_name: str, planes: dict, kinds: dict) -> list[dict]:
     """One entry per channel: a ``(z, y, x)`` (or ``(y, x)``) NumPy array and its kind."""
-    import numpy as np
-
-    from napari_openhcs.memory import to_numpy
-
     channels = sorted({k.channel for k in planes})
     out = []
     for c in channels:
@@ -70,6 +74,10 @@ def run_preview(
 ) -> list[dict]:
     """Run ``pipeline`` on one site of ``well`` and return each enabled step's output.
 
+    The pipeline is compiled once (up to its first invalid step) and run by the step engine;
+    plate-scope steps are computed on the same sample of wells a run uses, once per plate and
+    step definition in this process.
+
     Parameters
     ----------
     plate : str
@@ -91,64 +99,37 @@ def run_preview(
         the message) and ``seconds`` (the step's compute time). A failing step gives one
         entry with ``array=None`` and its ``error``; later steps are not run.
     """
-    from napari_openhcs.execution.unit import StepFailed, run_step
-    from napari_openhcs.pipeline.compiler import compile_pipeline
-    from napari_openhcs.pipeline.jsonio import pipeline_from_dict
-    from napari_openhcs.pipeline.step import Pipeline
-    from napari_openhcs.pipeline.units import OutputSpec
-
     pipe = pipeline_from_dict(pipeline) if isinstance(pipeline, dict) else pipeline
     index, raw = _read_site(plate, well, site, timepoint)
+    steps = [step for step in pipe.steps if step.enabled]
+    if not steps:
+        return []
     spec = OutputSpec(out_dir="", plate_name=index.name, rows=index.rows, columns=index.columns)
+    try:
+        plan = compile_pipeline(
+            pipe, index, spec, wells=[well], partial=True, plate_step_wells=index.wells
+        )
+    except Exception as exc:  # noqa: BLE001 - shown on the first step
+        return [_error(steps[0].name, exc)]
     results: list[dict] = []
-    planes, kinds = dict(raw), {k: "image" for k in raw}
-    outputs: dict = {"start": raw}
-    plate_results: dict = {}
-    for step in pipe.steps:
-        if not step.enabled:
-            continue
+    jobs = iter(plan.plate_jobs)
+    plate_results: dict = {}  # filled as the plate steps come, read by the later steps
+    engine = run_steps(plan.steps, raw, plate_results)
+    for n, step in enumerate(steps):
+        if n == len(plan.steps) + len(plan.plate_jobs):  # the first invalid step
+            results.append(_error(step.name, plan.invalid[1]))
+            break
+        t0 = time.perf_counter()
         if step.scope == "plate":
-            t0 = time.perf_counter()
             try:
-                plate_results[step.name] = _plate_result(plate, index, step, tuple(plate_results))
+                plate_results[step.name] = _plate_result(plate, index, next(jobs), step)
             except Exception as exc:  # noqa: BLE001 - shown on the step
                 results.append(_error(step.name, exc))
                 break
-            groups, estimate = plate_results[step.name]
-            for group, plane in zip(groups, estimate, strict=True):
-                label = ", ".join(f"{k} {v}" for k, v in group.items())
-                results.append(
-                    {
-                        "step": step.name,
-                        "name": f"{step.name} [{label}]" if label else step.name,
-                        "channel": group.get("channel"),
-                        "array": plane,
-                        "kind": "image",
-                        "error": None,
-                        "seconds": time.perf_counter() - t0,
-                    }
-                )
+            results.extend(_plate_step_entries(step.name, *plate_results[step.name], t0))
             continue
         try:
-            compiled = compile_pipeline(
-                Pipeline([step]),
-                index,
-                spec,
-                wells=[well],
-                known_steps=tuple(outputs),
-                known_plate_steps=tuple(plate_results),
-            ).units[0]
-            cstep = compiled.steps[0]
-        except Exception as exc:  # noqa: BLE001 - shown on the step
-            results.append(_error(step.name, exc))
-            break
-        source = raw if cstep.input_source == "start" else planes
-        source_kinds = {k: "image" for k in raw} if cstep.input_source == "start" else kinds
-        t0 = time.perf_counter()
-        try:
-            planes, kinds, _tables = run_step(
-                cstep, source, source_kinds, plate_results=plate_results, outputs=outputs
-            )
+            out = next(engine)
         except StepFailed as exc:
             results.append(_error(step.name, exc.original))
             break
@@ -156,29 +137,37 @@ def run_preview(
             results.append(_error(step.name, exc))
             break
         seconds = time.perf_counter() - t0
-        outputs[step.name] = planes
-        for entry in _step_arrays(step.name, planes, kinds):
+        for entry in _step_arrays(step.name, out.planes, out.kinds):
             entry.update(error=None, seconds=seconds)
             results.append(entry)
     return results
+
+
+def _plate_step_entries(name: str, groups: list, estimate, t0: float) -> list[dict]:
+    entries = []
+    for group, plane in zip(groups, estimate, strict=True):
+        label = ", ".join(f"{k} {v}" for k, v in group.items())
+        entries.append(
+            {
+                "step": name,
+                "name": f"{name} [{label}]" if label else name,
+                "channel": group.get("channel"),
+                "array": plane,
+                "kind": "image",
+                "error": None,
+                "seconds": time.perf_counter() - t0,
+            }
+        )
+    return entries
 
 
 #: Plate-step results computed for previews in this process: (plate, step JSON) -> .npy path.
 _PLATE_RESULTS: dict[tuple[str, str], str] = {}
 
 
-def _plate_result(plate: str, index, step, known: tuple[str, ...]):
+def _plate_result(plate: str, index, job, step):
     """A plate-scope step's result for the preview: computed once per plate and step
-    definition (on the same sample of wells a run uses), then reused."""
-    import json
-    import tempfile
-
-    from napari_openhcs.execution.unit import load_plate_result, run_plate_step
-    from napari_openhcs.pipeline.compiler import compile_pipeline
-    from napari_openhcs.pipeline.jsonio import step_to_dict
-    from napari_openhcs.pipeline.step import Pipeline
-    from napari_openhcs.pipeline.units import OutputSpec
-
+    definition (``step``, on the same sample of wells a run uses), then reused."""
     key = (str(plate), json.dumps(step_to_dict(step), sort_keys=True, default=str))
     path = _PLATE_RESULTS.get(key)
     if path is None:
@@ -186,10 +175,8 @@ def _plate_result(plate: str, index, step, known: tuple[str, ...]):
         spec = OutputSpec(
             out_dir=folder, plate_name=index.name, rows=index.rows, columns=index.columns
         )
-        plan = compile_pipeline(
-            Pipeline([step]), index, spec, known_plate_steps=known, plate_steps_only=True
-        )
-        path = str(run_plate_step(plan.plate_jobs[0]))
+        result_path = str(plate_step_result_path(spec, job.step_name))
+        path = str(run_plate_step(dataclasses.replace(job, result_path=result_path)))
         _PLATE_RESULTS[key] = path
     return load_plate_result(path)
 

@@ -26,7 +26,7 @@ from typing import Any
 from napari_openhcs import envvars
 from napari_openhcs.errors import RunError
 from napari_openhcs.execution.protocol import read_frame, write_frame
-from napari_openhcs.pipeline.units import UnitError, UnitResult, WorkUnit
+from napari_openhcs.pipeline.workunits import UnitError, UnitResult, WorkUnit
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ from napari_openhcs.errors import InputError, RunError
 from napari_openhcs.execution import records
 from napari_openhcs.execution.missing import drop_incomplete_units, warning_line
 from napari_openhcs.execution.missing import event as missing_event
-from napari_openhcs.pipeline.units import OutputSpec, UnitResult
+from napari_openhcs.pipeline.workunits import UnitResult
+from napari_openhcs.storage.layout import OutputSpec, open_output_plates
 
 log = logging.getLogger(__name__)
 
@@ -242,10 +243,8 @@ def _execute(
     from napari_openhcs.pipeline.jsonio import pipeline_to_dict
 
     out, plate_path = report.out, report.plate_path
-    writers = plan.open_writers()  # the output plates, created if new
-    done_before = (
-        set.intersection(*(set(w.finished_wells()) for w in writers)) if writers else set()
-    )
+    writers = open_output_plates(plan.output, plan.intermediate_plates)  # main plate first
+    done_before = set.intersection(*(set(w.finished_wells()) for w in writers))
     earlier_wells: dict = {}
     if done_before:
         if not overwrite:
@@ -347,7 +346,7 @@ def _execute(
         for job in plan.plate_jobs:
             t0 = time.perf_counter()
             emit({"kind": "plate_step_started", "step": job.step_name})
-            runner.call("napari_openhcs.execution.unit:run_plate_step", job)
+            runner.call("napari_openhcs.execution.platesteps:run_plate_step", job)
             emit(
                 {
                     "kind": "plate_step_done",

@@ -61,7 +61,7 @@ def serve(threads: int | None = None) -> int:
             continue
         if kind == "unit":
             _, token, unit = message
-            from napari_openhcs.execution.unit import run_unit
+            from napari_openhcs.execution.unitrun import run_unit
 
             def emit(event, _token=token):
                 write_frame(proto_out, ("event", _token, event))

@@ -11,41 +11,30 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from napari_openhcs.errors import PipelineError, PlateError
-from napari_openhcs.pipeline.layout import check_output_grid
+from napari_openhcs.errors import (
+    FunctionUnavailableError,
+    PipelineError,
+    PlateError,
+    UnknownFunctionError,
+)
 from napari_openhcs.pipeline.step import Pipeline
-from napari_openhcs.pipeline.units import CompiledStep, OutputSpec, WorkUnit
+from napari_openhcs.pipeline.workunits import (
+    CompiledStep,
+    PlateStepJob,
+    WorkUnit,
+    chain_pairs,
+    pattern_pairs,
+    plate_step_name,
+)
 from napari_openhcs.plates.index import PlateIndex
-from napari_openhcs.registry.reference import IMAGE_SOURCES
+from napari_openhcs.registry import call_defaults, fn, get_info
+from napari_openhcs.registry.reference import IMAGE_SOURCES, image_ref
+from napari_openhcs.storage.layout import OutputSpec, check_output_grid, plate_step_result_path
 
 #: A plate-scope step reads at most this many wells, spread evenly over the chosen wells.
 PLATE_STEP_MAX_WELLS = 16
-
-
-@dataclass(frozen=True)
-class PlateStepJob:
-    """A ``scope="plate"`` step, run once before the units by ``run_plate_step``.
-
-    It reads the raw planes of ``images`` (a sample of wells), stacks wells and sites (plus the
-    step's ``variable_components``) and runs the step once per remaining group (e.g. per
-    channel); each call must return one plane. The result is saved as ``result_path``
-    (``<out>/.openhcs/plate_steps/<step>.npy``, one plane per group) with a JSON sidecar naming
-    the groups. Later unit steps receive it through a keyword argument written
-    ``{"plate_step": "<step>"}``: the plane of the matching group (e.g. the same channel).
-    """
-
-    run_id: str
-    step: CompiledStep
-    plate_format: str
-    images: tuple
-    result_path: str
-
-    @property
-    def step_name(self) -> str:
-        return self.step.name
 
 
 @dataclass
@@ -60,38 +49,10 @@ class CompiledPlan:
     plate_jobs: list = field(default_factory=list)
     per_gpu_limit: int | None = None
     intermediate_plates: list[str] = field(default_factory=list)
-
-    def open_writers(self) -> list:
-        """Create (or reopen, to resume) the output plates; returns their writers."""
-        from napari_openhcs.storage.omezarr import OmeZarrPlateWriter
-
-        return [
-            OmeZarrPlateWriter(
-                path,
-                self.output.rows,
-                self.output.columns,
-                name=self.output.plate_name,
-                ngff=self.output.ngff,
-                compressor=self.output.compressor,
-                shards=self.output.shards,
-            )
-            for path in output_plate_paths(self.output, self.intermediate_plates)
-        ]
-
-
-def output_plate_paths(output: OutputSpec, intermediate: list[str]) -> list[Path]:
-    """``<out>/<plate>.ome.zarr`` then ``<out>/<plate>_<step>.ome.zarr`` per image step kept."""
-    out = Path(output.out_dir)
-    return [out / f"{output.plate_name}.ome.zarr"] + [
-        out / f"{output.plate_name}_{step}.ome.zarr" for step in intermediate
-    ]
-
-
-def plate_step_name(value: Any) -> str | None:
-    """The plate step named by a keyword value ``{"plate_step": name}``, else ``None``."""
-    if isinstance(value, dict) and set(value) == {"plate_step"}:
-        return str(value["plate_step"])
-    return None
+    #: the per-well steps every unit runs
+    steps: tuple[CompiledStep, ...] = ()
+    #: with ``partial=True``: (name, error) of the first invalid step, which stopped compiling
+    invalid: tuple[str, Exception] | None = None
 
 
 def check_kwargs(step_name: str, ref: str, kwargs: dict, info) -> dict:
@@ -102,9 +63,6 @@ def check_kwargs(step_name: str, ref: str, kwargs: dict, info) -> dict:
     PipelineError
         Unknown parameter names, values of the wrong type, values outside the choices.
     """
-    from napari_openhcs.registry import call_defaults
-    from napari_openhcs.registry.reference import image_ref
-
     specs = {p.name: p for p in info.params}
     for key, value in kwargs.items():
         spec = specs.get(key)
@@ -158,10 +116,7 @@ def check_kwargs(step_name: str, ref: str, kwargs: dict, info) -> dict:
     return {**call_defaults(info), **kwargs}
 
 
-def _resolve_chain(step_name: str, chain: list, gpus_present: bool):
-    from napari_openhcs.errors import FunctionUnavailableError, UnknownFunctionError
-    from napari_openhcs.registry import fn, get_info
-
+def _resolve_chain(step_name: str, chain: list):
     resolved, infos = [], []
     for ref, kwargs in chain:
         try:
@@ -196,9 +151,8 @@ def compile_pipeline(
     run_id: str | None = None,
     gpus: list[int] | None = None,
     max_units_per_gpu: int = 1,
-    known_steps: tuple[str, ...] = (),
-    known_plate_steps: tuple[str, ...] = (),
-    plate_steps_only: bool = False,
+    partial: bool = False,
+    plate_step_wells: list[str] | None = None,
 ) -> CompiledPlan:
     """Validate ``pipeline`` for ``index`` and produce frozen work units.
 
@@ -208,9 +162,10 @@ def compile_pipeline(
     CuPy or Torch step get a GPU from ``gpus`` round robin; ``plan.per_gpu_limit`` tells the
     executor how many units may share one GPU at a time.
 
-    ``known_steps`` and ``known_plate_steps`` name steps that ran before this pipeline (the
-    preview compiles one step at a time); ``plate_steps_only`` accepts a pipeline of plate
-    steps only (no units).
+    ``partial=True`` (the live preview) compiles the steps before the first invalid one instead
+    of raising: ``plan.invalid`` holds that step's name and error, and a pipeline of plate
+    steps only is accepted. Plate-scope steps sample ``plate_step_wells`` (default: the wells
+    run).
 
     Examples
     --------
@@ -232,70 +187,31 @@ def compile_pipeline(
     compiled, modules, intermediate = [], set(), []
     uses_gpu = False
     plate_steps: list[CompiledStep] = []
+    invalid = None
     for n, step in enumerate(steps):
-        if isinstance(step.pattern, dict):
-            values = _group_values(index, step.group_by)
-            missing = [k for k in step.pattern if k not in values]
-            if missing:
-                raise PipelineError(
-                    f"step {step.name!r}: {step.group_by} {', '.join(missing)} "
-                    f"not in the plate (it has {', '.join(values)})"
-                )
-            passthrough = [v for v in values if v not in step.pattern]
-            if passthrough:
-                notes.append(
-                    f"step {step.name!r}: {step.group_by} {', '.join(passthrough)} "
-                    "pass through unchanged"
-                )
-            pattern, infos = [], []
-            for key, chain in step.pattern.items():
-                resolved, chain_infos = _resolve_chain(step.name, chain, bool(gpus))
-                pattern.append((key, resolved))
-                infos.extend(chain_infos)
-            pattern = tuple(pattern)
-        else:
-            pattern, infos = _resolve_chain(step.name, step.pattern, bool(gpus))
-        _check_plate_step_kwargs(
-            step.name,
-            pattern,
-            # plate steps run independently of each other: none takes another's result
-            [] if step.scope == "plate" else [*known_plate_steps, *(p.name for p in plate_steps)],
-        )
-        _check_image_refs(
-            step.name,
-            pattern,
-            # a plate step runs before every well: no per-well step's output exists yet
-            [] if step.scope == "plate" else [*known_steps, *(c.name for c in compiled)],
-            index.channels,
-        )
-        if step.name in IMAGE_SOURCES:
-            raise PipelineError(
-                f"step name {step.name!r} is reserved for image references; rename the step"
+        try:
+            cstep, infos = _compile_step(
+                step, index, notes, [c.name for c in compiled], [p.name for p in plate_steps]
             )
+        except Exception as exc:  # noqa: BLE001 - raised unless partial, then kept in the plan
+            if not partial:
+                raise
+            invalid = (step.name, exc)
+            break
         for info in infos:
             modules.add(info.ref.rsplit(".", 1)[0])
             uses_gpu |= info.memory_type in ("cupy", "torch")
         kind = infos[-1].output_kind
         if step.materialize and kind == "image" and n != len(steps) - 1 and step.scope == "unit":
             intermediate.append(step.name)
-        (plate_steps if step.scope == "plate" else compiled).append(
-            CompiledStep(
-                name=step.name,
-                pattern=pattern,
-                variable_components=tuple(step.variable_components),
-                group_by=step.group_by,
-                input_source=step.input_source,
-                materialize=step.materialize,
-                scope=step.scope,
-                output_dtype=step.output_dtype,
-            )
-        )
-    if not compiled and not plate_steps_only:
-        raise PipelineError("the pipeline has no enabled per-well step (scope 'unit')")
-    names = [s.name for s in plate_steps + compiled]
-    dupes = {x for x in names if names.count(x) > 1}
-    if dupes:
-        raise PipelineError(f"step names must be unique; repeated: {', '.join(sorted(dupes))}")
+        (plate_steps if step.scope == "plate" else compiled).append(cstep)
+    if not partial:
+        if not compiled:
+            raise PipelineError("the pipeline has no enabled per-well step (scope 'unit')")
+        names = [s.name for s in plate_steps + compiled]
+        dupes = {x for x in names if names.count(x) > 1}
+        if dupes:
+            raise PipelineError(f"step names must be unique; repeated: {', '.join(sorted(dupes))}")
 
     chosen = list(index.wells) if wells is None else list(wells)
     unknown = [w for w in chosen if w not in index.wells]
@@ -308,7 +224,8 @@ def compile_pipeline(
     per_well = any("site" in s.variable_components for s in compiled)
     run_id = run_id or uuid.uuid4().hex[:12]
     gpu_list = list(gpus or [])
-    plate_jobs = _plate_jobs(plate_steps, index, chosen, output, run_id)
+    sampled = chosen if plate_step_wells is None else list(plate_step_wells)
+    plate_jobs = _plate_jobs(plate_steps, index, sampled, output, run_id)
     for job in plate_jobs:
         if not any(
             plate_step_name(v) == job.step_name
@@ -354,41 +271,66 @@ def compile_pipeline(
         plate_jobs=plate_jobs,
         per_gpu_limit=max(1, int(max_units_per_gpu)) if gpu_list else None,
         intermediate_plates=intermediate,
+        steps=tuple(compiled),
+        invalid=invalid,
     )
 
 
-def pattern_pairs(pattern: tuple) -> list:
-    """Every ``(FunctionRef, kwargs)`` of a resolved pattern: a chain, or the chains of all
-    groups of a dict pattern (``((group value, chain), ...)``)."""
-    if pattern and isinstance(pattern[0][0], str):
-        return [pair for _, chain in pattern for pair in chain]
-    return list(pattern)
+def _compile_step(
+    step, index: PlateIndex, notes: list[str], earlier: list[str], earlier_plate: list[str]
+) -> tuple[CompiledStep, list]:
+    """Validate and resolve one enabled step; returns it and its functions' infos.
 
-
-def chain_pairs(step: CompiledStep) -> list:
-    """Every ``(FunctionRef, kwargs)`` of a compiled step (all groups of a dict pattern)."""
-    return pattern_pairs(step.pattern)
-
-
-def keeps_images(step: CompiledStep, last: str) -> bool:
-    """Whether a step gets its own ``<plate>_<step>.ome.zarr``: materialised, per well, not
-    the last step, and its functions give images (channels passed through unchanged do not
-    count: they are the earlier step's images, already in the main plate)."""
-    pairs = chain_pairs(step)
-    return bool(
-        step.materialize
-        and step.scope == "unit"
-        and step.name != last
-        and pairs
-        and pairs[-1][0].output_kind == "image"
+    ``earlier`` and ``earlier_plate`` name the per-well and plate-scope steps before it.
+    """
+    if isinstance(step.pattern, dict):
+        values = _group_values(index, step.group_by)
+        missing = [k for k in step.pattern if k not in values]
+        if missing:
+            raise PipelineError(
+                f"step {step.name!r}: {step.group_by} {', '.join(missing)} "
+                f"not in the plate (it has {', '.join(values)})"
+            )
+        passthrough = [v for v in values if v not in step.pattern]
+        if passthrough:
+            notes.append(
+                f"step {step.name!r}: {step.group_by} {', '.join(passthrough)} "
+                "pass through unchanged"
+            )
+        pattern, infos = [], []
+        for key, chain in step.pattern.items():
+            resolved, chain_infos = _resolve_chain(step.name, chain)
+            pattern.append((key, resolved))
+            infos.extend(chain_infos)
+        pattern = tuple(pattern)
+    else:
+        pattern, infos = _resolve_chain(step.name, step.pattern)
+    # plate steps run independently of each other: none takes another's result
+    _check_plate_step_kwargs(step.name, pattern, [] if step.scope == "plate" else earlier_plate)
+    # a plate step runs before every well: no per-well step's output exists yet
+    _check_image_refs(step.name, pattern, [] if step.scope == "plate" else earlier, index.channels)
+    if step.name in IMAGE_SOURCES:
+        raise PipelineError(
+            f"step name {step.name!r} is reserved for image references; rename the step"
+        )
+    return (
+        CompiledStep(
+            name=step.name,
+            pattern=pattern,
+            variable_components=tuple(step.variable_components),
+            group_by=step.group_by,
+            input_source=step.input_source,
+            materialize=step.materialize,
+            scope=step.scope,
+            output_dtype=step.output_dtype,
+        ),
+        infos,
     )
 
 
 def _check_image_refs(step_name: str, pattern: tuple, earlier: list[str], channels) -> None:
     """Image references name ``previous``, ``start`` or an earlier per-well step, and a
     channel the plate has."""
-    from napari_openhcs.registry.reference import image_ref
-
     for func, kwargs in pattern_pairs(pattern):
         for key, value in kwargs.items():
             ref = image_ref(value)
@@ -429,14 +371,13 @@ def _plate_jobs(
     step_by = max(1, len(wells) // PLATE_STEP_MAX_WELLS + (len(wells) % PLATE_STEP_MAX_WELLS > 0))
     sample = wells[::step_by][:PLATE_STEP_MAX_WELLS]
     images = tuple((k, index.images[k]) for w in sample for k in index.keys_for(w))
-    folder = Path(output.out_dir) / ".openhcs" / "plate_steps"
     return [
         PlateStepJob(
             run_id=run_id,
             step=step,
             plate_format=index.format,
             images=images,
-            result_path=str(folder / f"{step.name}.npy"),
+            result_path=str(plate_step_result_path(output, step.name)),
         )
         for step in plate_steps
     ]

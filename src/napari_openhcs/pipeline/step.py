@@ -67,7 +67,7 @@ class StepSettings:
         Disabled steps are kept in the pipeline but skipped.
     scope : {"unit", "plate"}
         ``"plate"``: run once for the whole plate, before the units, on the raw images of
-        (a sample of) all wells stacked together (see ``compiler.PlateStepJob``); later steps
+        (a sample of) all wells stacked together (see ``workunits.PlateStepJob``); later steps
         receive its result through a keyword argument ``{"plate_step": "<this step's name>"}``.
     output_dtype : str
         ``"keep"``, ``"plate"`` (the plate's dtype, range-aware) or a NumPy dtype name.
