@@ -19,11 +19,15 @@ from typing import Any
 
 import numpy as np
 
+from napari_openhcs import tables
 from napari_openhcs.errors import PipelineError
 from napari_openhcs.execution import records
+from napari_openhcs.memory.devices import on_gpu
+from napari_openhcs.memory.planes import stack_planes
 from napari_openhcs.pipeline.dtypes import cast_for_output
 from napari_openhcs.pipeline.units import CompiledStep, UnitError, UnitResult, WorkUnit
 from napari_openhcs.plates.index import ImageKey
+from napari_openhcs.vocabulary import image_ref
 
 Planes = dict[ImageKey, Any]
 
@@ -50,12 +54,6 @@ def _group(planes: Planes, stacked: tuple[str, ...]) -> dict[tuple, list[ImageKe
     for keys in groups.values():
         keys.sort(key=lambda k: tuple(_fields(k)[c] for c in stacked))
     return groups
-
-
-def _stack(arrays: list) -> Any:
-    from napari_openhcs.registry.reference import _stack as stack_any
-
-    return stack_any(arrays)
 
 
 def run_chain(
@@ -100,8 +98,6 @@ class ImageSources:
         self.keys, self.step_input, self.outputs = keys, step_input, outputs
 
     def resolve(self, kwargs: dict, stack: Any) -> dict:
-        from napari_openhcs.registry.reference import image_ref
-
         resolved = dict(kwargs)
         for name, value in kwargs.items():
             ref = image_ref(value)
@@ -126,7 +122,7 @@ class ImageSources:
                 f"timepoint {m.timepoint} (that source has channel, z {have}); a source that "
                 "was projected matches only steps after the same projection"
             )
-        return _stack([pool[w] for w in wanted])
+        return stack_planes([pool[w] for w in wanted])
 
 
 def run_step(
@@ -145,7 +141,7 @@ def run_step(
     whole = "z" in stacked
     out: Planes = {}
     out_kinds: dict = {}
-    tables: list[tuple[dict, dict]] = []
+    found: list[tuple[dict, Any]] = []
     groups_pattern = dict(step.pattern) if step.group_by else None
     for group, keys in _group(planes, stacked).items():
         if groups_pattern is not None:
@@ -157,7 +153,7 @@ def run_step(
                 continue
         else:
             chain = step.pattern
-        stack = _stack([planes[k] for k in keys])
+        stack = stack_planes([planes[k] for k in keys])
         images = ImageSources(keys, planes, outputs or {})
         result, kind, specials = run_chain(
             chain, stack, whole, step.name, group, plate_results, images
@@ -183,12 +179,10 @@ def run_step(
             )
         for i, k in enumerate(new_keys):
             out[k], out_kinds[k] = result[i], kind
-        for name, value in specials:
-            if isinstance(value, dict):
-                tables.append((dict(group), value))
-            elif name == "labels":
-                pass
-    return out, out_kinds, tables
+        for _name, value in specials:
+            if tables.is_table(value):
+                found.append((dict(group), value))
+    return out, out_kinds, found
 
 
 def _field_array(planes: Planes, site: int, dtype_rule: str, plate_dtype: str | None):
@@ -247,27 +241,36 @@ def _well_row_col(well: str) -> tuple[str, int]:
     return row, int(well[len(row) :])
 
 
-def _long_rows(unit: WorkUnit, step: str, group: dict, table: dict) -> list[dict]:
+def long_table(unit: WorkUnit, step: str, group: dict, table: Any, intensity_channel: Any):
+    """A step's table in the long measurement format: key columns, then the measurements.
+
+    The key columns (plate, well, row, column, site, timepoint, channel, label, step) lead;
+    a column of the same name in ``table`` keeps its values in that place.
+    ``intensity_channel`` follows the measurements: the channel the intensities were
+    measured in (``intensity_channel``, else each row's ``channel``).
+    """
     row, col = _well_row_col(unit.well)
-    columns = {k: list(np.asarray(v).tolist()) for k, v in table.items()}
-    n = max((len(v) for v in columns.values()), default=0)
-    rows = []
-    for i in range(n):
-        r = {
-            "plate": unit.output.plate_name,
-            "well": unit.well,
-            "row": row,
-            "column": col,
-            "site": group.get("site", unit.site),
-            "timepoint": group.get("timepoint"),
-            "channel": group.get("channel"),
-            "label": None,
-            "step": step,
-        }
-        for k, v in columns.items():
-            r[k] = v[i] if i < len(v) else None
-        rows.append(r)
-    return rows
+    keys = {
+        "plate": unit.output.plate_name,
+        "well": unit.well,
+        "row": row,
+        "column": col,
+        "site": group.get("site", unit.site),
+        "timepoint": group.get("timepoint"),
+        "channel": group.get("channel"),
+        "label": None,
+        "step": step,
+    }
+    out = tables.prepend_columns(table, keys)
+    if intensity_channel is None:
+        channel = out.column("channel")
+    else:
+        channel = tables.constant(intensity_channel, out.num_rows)
+    if "intensity_channel" in out.column_names:
+        return out.set_column(
+            out.column_names.index("intensity_channel"), "intensity_channel", channel
+        )
+    return out.append_column("intensity_channel", channel)
 
 
 def run_unit(unit: WorkUnit, emit: Callable[[dict], None] | None = None) -> UnitResult:
@@ -315,14 +318,13 @@ def _gpu_context(unit: WorkUnit):
     """The unit's GPU for decorated calls and as the current CuPy/torch device for the whole
     unit, so that stacking, slicing and copying results between calls stay on that GPU."""
     from napari_openhcs.memory import use_gpu
-    from napari_openhcs.memory.decorators import _on_gpu
     from napari_openhcs.pipeline.compiler import chain_pairs
 
     kinds = tuple(
         {func.memory_type for step in unit.steps for func, _ in chain_pairs(step)}
         & {"cupy", "torch"}
     )
-    with use_gpu(unit.gpu), _on_gpu(unit.gpu, kinds):
+    with use_gpu(unit.gpu), on_gpu(unit.gpu, kinds):
         yield
 
 
@@ -340,7 +342,7 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
     _update_latest(latest, raw, kinds, "keep")
     labels_steps: list[tuple[str, Planes]] = []
     intermediate: list[tuple[str, Planes, str]] = []
-    rows: list[dict] = []
+    found: list = []
     t = time.perf_counter()
     from napari_openhcs.pipeline.compiler import keeps_images
 
@@ -351,7 +353,7 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
         source = raw if step.input_source == "start" else planes
         source_kinds = {k: "image" for k in raw} if step.input_source == "start" else kinds
         planes, kinds = run_step_into(
-            step, source, source_kinds, rows, unit, plate_results, outputs
+            step, source, source_kinds, found, unit, plate_results, outputs
         )
         if step.name in kept:
             outputs[step.name] = planes
@@ -370,18 +372,16 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
     t = time.perf_counter()
     aggregates = _write(unit, image_planes, image_rule, labels_steps, intermediate)
     timings["write"] = time.perf_counter() - t
-    if rows and "object_count" not in aggregates:
-        aggregates["object_count"] = len(rows)
-    aggregates.update(records.measurement_summary(rows))
-    return UnitResult(
-        unit.well, unit.site, ok=True, measurements=_columns(rows), aggregates=aggregates
-    )
+    measured = tables.concat(found)
+    if measured is not None and measured.num_rows and "object_count" not in aggregates:
+        aggregates["object_count"] = measured.num_rows
+    aggregates.update(records.measurement_summary(measured))
+    return UnitResult(unit.well, unit.site, ok=True, measurements=measured, aggregates=aggregates)
 
 
 def referenced_images(steps) -> set[str]:
     """Names of the steps whose output a later step takes as an image argument."""
     from napari_openhcs.pipeline.compiler import chain_pairs
-    from napari_openhcs.registry.reference import image_ref
 
     return {
         ref["image"]
@@ -392,15 +392,12 @@ def referenced_images(steps) -> set[str]:
     }
 
 
-def run_step_into(step, planes, kinds, rows, unit, plate_results=None, outputs=None):
-    """``run_step`` that appends the step's tables to ``rows`` in long format."""
-    out, out_kinds, tables = run_step(step, planes, kinds, plate_results, outputs)
-    other = _intensity_channel(step)
-    for group, table in tables:
-        new_rows = _long_rows(unit, step.name, group, table)
-        for r in new_rows:  # which channel the intensities were measured in
-            r["intensity_channel"] = other if other is not None else r["channel"]
-        rows.extend(new_rows)
+def run_step_into(step, planes, kinds, found, unit, plate_results=None, outputs=None):
+    """``run_step`` that appends the step's tables to ``found`` in long format."""
+    out, out_kinds, step_tables = run_step(step, planes, kinds, plate_results, outputs)
+    other = _intensity_channel(step)  # which channel the intensities were measured in
+    for group, table in step_tables:
+        found.append(long_table(unit, step.name, group, table, other))
     return out, out_kinds
 
 
@@ -436,16 +433,6 @@ def _update_latest(latest: dict, planes: Planes, kinds: dict, rule: str) -> None
             or len(old[0]) != len(by_key)
         ):
             latest[group] = (by_key, rule)
-
-
-def _columns(rows: list[dict]) -> dict[str, list]:
-    columns: dict[str, list] = {}
-    for i, r in enumerate(rows):
-        for k in r:
-            columns.setdefault(k, [None] * i)
-        for k in columns:
-            columns[k].append(r.get(k))
-    return columns
 
 
 def _write(unit, image_planes, image_rule, labels_steps, intermediate) -> dict:

@@ -19,7 +19,7 @@ from napari_openhcs.pipeline.layout import check_output_grid
 from napari_openhcs.pipeline.step import Pipeline
 from napari_openhcs.pipeline.units import CompiledStep, OutputSpec, WorkUnit
 from napari_openhcs.plates.index import PlateIndex
-from napari_openhcs.registry.reference import IMAGE_SOURCES
+from napari_openhcs.vocabulary import IMAGE_SOURCES, image_ref
 
 #: A plate-scope step reads at most this many wells, spread evenly over the chosen wells.
 PLATE_STEP_MAX_WELLS = 16
@@ -103,7 +103,6 @@ def check_kwargs(step_name: str, ref: str, kwargs: dict, info) -> dict:
         Unknown parameter names, values of the wrong type, values outside the choices.
     """
     from napari_openhcs.registry import call_defaults
-    from napari_openhcs.registry.reference import image_ref
 
     specs = {p.name: p for p in info.params}
     for key, value in kwargs.items():
@@ -387,8 +386,6 @@ def keeps_images(step: CompiledStep, last: str) -> bool:
 def _check_image_refs(step_name: str, pattern: tuple, earlier: list[str], channels) -> None:
     """Image references name ``previous``, ``start`` or an earlier per-well step, and a
     channel the plate has."""
-    from napari_openhcs.registry.reference import image_ref
-
     for func, kwargs in pattern_pairs(pattern):
         for key, value in kwargs.items():
             ref = image_ref(value)
