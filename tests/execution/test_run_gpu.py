@@ -13,14 +13,14 @@ def test_a_unit_on_the_second_gpu_stacks_and_writes_there(tmp_path, monkeypatch)
 
     if cupy.cuda.runtime.getDeviceCount() < 2:
         pytest.skip("needs two GPUs")
+    from napari_openhcs.execution import unit as unit_module
     from napari_openhcs.execution.unit import run_unit
+    from napari_openhcs.memory import planes
     from napari_openhcs.pipeline import Pipeline, Step
     from napari_openhcs.pipeline.compiler import compile_pipeline
     from napari_openhcs.pipeline.units import OutputSpec
     from napari_openhcs.plates import open_plate
     from napari_openhcs.plates.synthetic import write_plate
-    from napari_openhcs.execution import unit as unit_module
-    from napari_openhcs.memory import planes
 
     plate = write_plate(tmp_path / "plate", "imagexpress", wells=["A01"], sites=2, size=64)
     index = open_plate(plate)
