@@ -126,3 +126,21 @@ def test_importing_the_tables_module_imports_no_pyarrow():
 def test_a_value_that_is_no_table_is_refused():
     with pytest.raises(TypeError, match="not a table"):
         tables.as_table([1, 2])
+
+
+def test_csv_text_of_random_wide_tables_is_the_row_by_row_writers():
+    rng = np.random.default_rng(3)
+    n = 2000
+    columns = {
+        "tiny": rng.random(n) * 10.0 ** rng.integers(-30, 30, n),
+        "ints_as_floats": rng.integers(-1000, 1000, n).astype(np.float64),
+        "f32": rng.random(n).astype(np.float32),
+        "label": rng.integers(0, 10**12, n),
+        "name": [f"w{i}" for i in range(n)],
+        "flag": rng.random(n) > 0.5,
+    }
+    columns["tiny"][::7] = np.nan
+    columns["tiny"][::11] = np.inf
+    table = tables.as_table(columns)
+    expected = _dictwriter_text({k: table.column(k).to_pylist() for k in table.column_names})
+    assert tables.csv_text(table) == expected
