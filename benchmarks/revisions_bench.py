@@ -59,12 +59,17 @@ def run_once(tree: Path, script: str, result: str, args: list[str]) -> dict[str,
         out.unlink()
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, str(tree / script), *args], cwd=tree, env=env, capture_output=True,
+        [sys.executable, str(tree / script), *args],
+        cwd=tree,
+        env=env,
+        capture_output=True,
         text=True,
     )
     wall = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"{script} failed in {tree}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise SystemExit(
+            f"{script} failed in {tree}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     figures = _timed_keys(dict(_flatten(json.loads(out.read_text()))))
     figures["script_wall_s"] = wall
     return figures
@@ -100,8 +105,13 @@ def main(argv=None) -> int:
         print(f"{r['figure']:<{width}}  {r['before']:>10.4g}  {r['after']:>10.4g}  {ratio}")
     out = a.after / "benchmarks" / "results" / f"revisions_{Path(a.script).stem}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"script": a.script, "args": extra, "rounds": a.rounds,
-                               "rows": rows, "runs": runs}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {"script": a.script, "args": extra, "rounds": a.rounds, "rows": rows, "runs": runs},
+            indent=2,
+        )
+        + "\n"
+    )
     return 0
 
 

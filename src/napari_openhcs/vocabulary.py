@@ -1,4 +1,4 @@
-"""The words every layer shares: memory types, processing contracts, output kinds.
+"""The words every layer shares: memory types, contracts, output kinds, parameter values.
 
 Defined once here, at the bottom (standard library only, no NumPy), so that ``memory/``,
 ``registry/`` (whose import stays NumPy-free) and the command line all use the same tuples.
@@ -17,3 +17,58 @@ CONTRACTS: tuple[str, ...] = ("slice", "volume", "stack")
 
 #: What the first result of a function is.
 OUTPUT_KINDS: tuple[str, ...] = ("image", "labels", "mask")
+
+#: Footprint shapes a ``{"disk": 5}``-style parameter value may name.
+FOOTPRINT_SHAPES: tuple[str, ...] = (
+    "disk",
+    "square",
+    "rectangle",
+    "diamond",
+    "octagon",
+    "star",
+    "ball",
+    "cube",
+)
+
+#: Where an image-valued parameter takes its image from (``{"image": source}``): the image
+#: the function receives, the plate's raw images, or (any other name) an earlier step's output.
+IMAGE_SOURCES: tuple[str, ...] = ("previous", "start")
+
+
+def is_footprint_spec(value: object) -> bool:
+    """``{"disk": 5}``-style footprint specs (one key naming a shape).
+
+    Examples
+    --------
+    >>> is_footprint_spec({"disk": 5}), is_footprint_spec({"image": "start"})
+    (True, False)
+    """
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in FOOTPRINT_SHAPES
+
+
+def image_ref(value: object) -> dict | None:
+    """``value`` if it names an image for an image-valued parameter, else ``None``.
+
+    The form is ``{"image": source}`` with an optional ``"channel": c``. ``source`` is
+    ``"previous"`` (the image the function receives; with a channel, the step's input of
+    that channel), ``"start"`` (the plate's raw images) or the name of an earlier step
+    (its output). Planes are matched on site, z and timepoint, and on channel unless one is
+    given. Only ``{"image": "previous"}`` resolves outside a pipeline.
+
+    Examples
+    --------
+    >>> image_ref({"image": "start", "channel": 2}), image_ref({"disk": 3})
+    ({'image': 'start', 'channel': 2}, None)
+    """
+    if (
+        not isinstance(value, dict)
+        or "image" not in value
+        or not set(value) <= {"image", "channel"}
+    ):
+        return None
+    if not isinstance(value["image"], str) or not value["image"]:
+        return None
+    channel = value.get("channel")
+    if channel is not None and (isinstance(channel, bool) or not isinstance(channel, (int, str))):
+        return None
+    return value

@@ -18,8 +18,8 @@ import pytest
 from helpers import tree_checksum
 from napari_openhcs import cli
 from napari_openhcs.plates.synthetic import write_plate
-from storage.storage_validation import validate_with_yaozarrs
 from pipeline.run_outputs import assert_same_outputs, listed_wells, snapshot, well_records
+from storage.storage_validation import validate_with_yaozarrs
 
 WELLS = ["A01", "A02", "B01", "B02"]
 DEMO = "openhcs_thirdparty_demo.functions"

@@ -13,12 +13,13 @@ def test_a_unit_on_the_second_gpu_stacks_and_writes_there(tmp_path, monkeypatch)
 
     if cupy.cuda.runtime.getDeviceCount() < 2:
         pytest.skip("needs two GPUs")
+    from napari_openhcs.execution import engine
     from napari_openhcs.execution.unitrun import run_unit
+    from napari_openhcs.memory import planes
     from napari_openhcs.pipeline import Pipeline, Step
     from napari_openhcs.pipeline.compiler import compile_pipeline
     from napari_openhcs.plates import open_plate
     from napari_openhcs.plates.synthetic import write_plate
-    from napari_openhcs.registry import reference
     from napari_openhcs.storage.layout import OutputSpec, open_output_plates
 
     plate = write_plate(tmp_path / "plate", "imagexpress", wells=["A01"], sites=2, size=64)
@@ -34,13 +35,14 @@ def test_a_unit_on_the_second_gpu_stacks_and_writes_there(tmp_path, monkeypatch)
     unit = plan.units[1]
     assert unit.gpu == 1
     seen = []
-    real_stack = reference._stack
+    real_stack = planes.stack_planes
 
-    def recording_stack(arrays):
+    def recording_stack(arrays, kind=None):
         seen.append((cupy.cuda.Device().id, {getattr(a, "device", None) for a in arrays}))
-        return real_stack(arrays)
+        return real_stack(arrays, kind)
 
-    monkeypatch.setattr(reference, "_stack", recording_stack)
+    monkeypatch.setattr(planes, "stack_planes", recording_stack)
+    monkeypatch.setattr(engine, "stack_planes", recording_stack)
     open_output_plates(plan.output, plan.intermediate_plates)
     result = run_unit(unit)
     assert result.ok, result.error

@@ -53,7 +53,15 @@ def test_rerunning_a_finished_run_says_so_and_starts_no_worker(plate, tmp_path, 
     assert _run(plate, out) == 0
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     proc = subprocess.run(
-        [sys.executable, "-m", "napari_openhcs.cli", "run", str(plate), "--pipeline", "nuclei_count"]
+        [
+            sys.executable,
+            "-m",
+            "napari_openhcs.cli",
+            "run",
+            str(plate),
+            "--pipeline",
+            "nuclei_count",
+        ]
         + ["--out", str(out), "--executor", "processes", "--workers", "1"],
         capture_output=True,
         text=True,

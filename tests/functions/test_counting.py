@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_openhcs.functions import count_objects, tophat_background
+from napari_openhcs.functions import count_objects as count_objects_table
+from napari_openhcs.functions import tophat_background
+
+
+def count_objects(*args, **kwargs):
+    """``count_objects`` with its pyarrow table as a dict of NumPy columns."""
+    labels, table = count_objects_table(*args, **kwargs)
+    return labels, {name: table.column(name).to_numpy() for name in table.column_names}
 
 
 @pytest.mark.parametrize(("seed", "noise"), [(seed, 60.0) for seed in range(6)] + [(6, 150.0)])

@@ -57,7 +57,7 @@ def test_marker_in_channel_2_is_measured_under_nuclei_of_channel_1(tiny_index, t
         [read_plane(unit.plate_format, loc) for k, loc in unit.images if k.channel == 2], axis=0
     )
     want = _expected_table(labels, marker.astype(np.float64))
-    table = result.measurements
+    table = result.measurements.to_pydict()
     rows = [i for i, s in enumerate(table["step"]) if s == "marker"]
     assert [table["label"][i] for i in rows] == list(want["label"])
     np.testing.assert_allclose(
@@ -80,7 +80,7 @@ def test_start_image_is_matched_plane_by_plane_through_a_z_stack(tiny_index, tmp
     unit = _plan(tiny_index, tmp_path, steps).units[0]
     result = run_unit(unit)
     assert result.ok, result.error
-    table = result.measurements
+    table = result.measurements.to_pydict()
     planes = sorted({table["plane"][i] for i, s in enumerate(table["step"]) if s == "marker"})
     assert planes == [0, 1, 2]  # one measurement set per z-plane of the raw channel 2 stack
 

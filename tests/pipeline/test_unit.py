@@ -58,7 +58,7 @@ def test_run_unit_writes_the_projected_field_labels_and_long_tables(tiny_index, 
     assert labels.shape == (1, 1, 1, 64, 64) and labels.dtype.kind in "iu"
     n_objects = len(np.unique(labels)) - 1
 
-    table = result.measurements
+    table = result.measurements.to_pydict()
     assert all(k in table for k in KEYS + ["area"])
     assert len(table["label"]) == n_objects == result.aggregates["object_count"] > 0
     assert set(table["well"]) == {"A01"} and set(table["site"]) == {2}

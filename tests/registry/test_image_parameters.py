@@ -8,8 +8,8 @@ import pytest
 from napari_openhcs.errors import PipelineError
 from napari_openhcs.memory import to_numpy
 from napari_openhcs.registry import fn, get_info
-from napari_openhcs.registry.reference import image_ref
 from napari_openhcs.registry.specs import parse_value
+from napari_openhcs.vocabulary import image_ref
 
 SUBTRACT = "pyclesperanto.subtract_images"
 MATCH = "skimage.exposure.match_histograms"

@@ -14,11 +14,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
+from napari_openhcs import tables
 from napari_openhcs.errors import PipelineError
+from napari_openhcs.memory.planes import stack_planes
 from napari_openhcs.pipeline.workunits import CompiledStep, chain_pairs, plate_step_name
 from napari_openhcs.plates.index import ImageKey
-from napari_openhcs.registry import reference
-from napari_openhcs.registry.reference import image_ref
+from napari_openhcs.vocabulary import image_ref
 
 Planes = dict[ImageKey, Any]
 
@@ -45,7 +46,7 @@ class StepOutput(NamedTuple):
     step: CompiledStep
     planes: Planes
     kinds: dict
-    tables: list[tuple[dict, dict]]
+    tables: list[tuple[dict, Any]]
 
 
 def run_steps(
@@ -74,10 +75,10 @@ def run_steps(
     for step in steps:
         if step.input_source == "start":
             planes, kinds = raw, raw_kinds
-        planes, kinds, tables = _run_step(step, planes, kinds, results, outputs)
+        planes, kinds, found = _run_step(step, planes, kinds, results, outputs)
         if step.name in kept:
             outputs[step.name] = planes
-        yield StepOutput(step, planes, kinds, tables)
+        yield StepOutput(step, planes, kinds, found)
 
 
 def referenced_images(steps: Iterable[CompiledStep]) -> set[str]:
@@ -159,12 +160,7 @@ class ImageSources:
                 f"timepoint {m.timepoint} (that source has channel, z {have}); a source that "
                 "was projected matches only steps after the same projection"
             )
-        return _stack([pool[w] for w in wanted])
-
-
-def _stack(arrays: list) -> Any:
-    # looked up at call time, so a test can record the stacking (tests/execution/test_run_gpu)
-    return reference._stack(arrays)
+        return stack_planes([pool[w] for w in wanted])
 
 
 def _group(planes: Planes, stacked: tuple[str, ...]) -> dict[tuple, list[ImageKey]]:
@@ -185,7 +181,7 @@ def _run_step(
     whole = "z" in stacked
     out: Planes = {}
     out_kinds: dict = {}
-    tables: list[tuple[dict, dict]] = []
+    found: list[tuple[dict, Any]] = []
     groups_pattern = dict(step.pattern) if step.group_by else None
     for group, keys in _group(planes, stacked).items():
         if groups_pattern is not None:
@@ -197,7 +193,7 @@ def _run_step(
                 continue
         else:
             chain = step.pattern
-        stack = _stack([planes[k] for k in keys])
+        stack = stack_planes([planes[k] for k in keys])
         images = ImageSources(keys, planes, outputs)
         result, kind, specials = run_chain(
             chain, stack, whole, step.name, group, plate_results, images
@@ -223,8 +219,8 @@ def _run_step(
             )
         for i, k in enumerate(new_keys):
             out[k], out_kinds[k] = result[i], kind
-        tables.extend((dict(group), value) for _, value in specials if isinstance(value, dict))
-    return out, out_kinds, tables
+        found.extend((dict(group), value) for _, value in specials if tables.is_table(value))
+    return out, out_kinds, found
 
 
 def _with_plate_results(kwargs: dict, group: dict, plate_results: dict) -> dict:

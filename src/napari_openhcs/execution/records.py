@@ -14,7 +14,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from napari_openhcs.atomic import replace_file, write_text
+import numpy as np
+import pyarrow as pa
+
+from napari_openhcs import tables
+from napari_openhcs.atomic import write_text
 from napari_openhcs.errors import InputError
 
 #: Leading columns of the long measurement format, in order.
@@ -29,13 +33,6 @@ KEY_COLUMNS = (
     "intensity_channel",
     "label",
 )
-
-
-def table_rows(table: Mapping[str, Iterable]) -> list[dict]:
-    """Turn a column table ``{name: values}`` into a list of row dicts."""
-    columns = {k: list(v) for k, v in table.items()}
-    n = max((len(v) for v in columns.values()), default=0)
-    return [{k: (v[i] if i < len(v) else None) for k, v in columns.items()} for i in range(n)]
 
 
 def _ordered_columns(rows: list[dict]) -> list[str]:
@@ -69,38 +66,50 @@ def read_csv_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def write_well_measurements(out: Path, well: str, rows: list[dict]) -> Path:
-    """``<out>/measurements/<well>.csv``."""
-    path = Path(out) / "measurements" / f"{well}.csv"
-    write_text(path, rows_to_csv(rows))
+def write_well_measurements(out: Path, well: str, table: pa.Table) -> Path:
+    """``<out>/measurements/<well>.csv`` and ``<well>.parquet``: the well's measurement table.
+
+    Key columns first (``KEY_COLUMNS``), then the rest in their order. The Parquet file is
+    written first, so a CSV present means both are complete. Returns the CSV's path.
+    """
+    folder = Path(out) / "measurements"
+    folder.mkdir(parents=True, exist_ok=True)
+    table = tables.select_first(tables.as_table(table), KEY_COLUMNS)
+    tables.write_parquet(table, folder / f"{well}.parquet")
+    path = folder / f"{well}.csv"
+    tables.write_csv(table, path)
     return path
 
 
+def read_well_measurements(out: Path, well: str) -> pa.Table | None:
+    """A well's measurement table as written by ``write_well_measurements`` (typed), or None.
+
+    A well finished by a run that wrote only the CSV is read from the CSV.
+    """
+    folder = Path(out) / "measurements"
+    parquet, csv_path = folder / f"{well}.parquet", folder / f"{well}.csv"
+    if parquet.exists():
+        return tables.read_table(parquet)
+    if csv_path.exists():
+        return tables.read_csv(csv_path)
+    return None
+
+
 def merge_measurements(out: Path, wells: Iterable[str]) -> Path | None:
-    """Merge the per-well CSVs of ``wells`` into ``<out>/measurements.csv`` (+ Parquet)."""
+    """Merge the per-well tables of ``wells`` into ``<out>/measurements.csv`` and ``.parquet``.
+
+    The per-well Parquet files are read with their types; columns are united across wells.
+    """
     out = Path(out)
-    rows: list[dict] = []
-    for well in sorted(wells):
-        path = out / "measurements" / f"{well}.csv"
-        if path.exists():
-            rows.extend(read_csv_rows(path))
-    if not rows:
+    found = [read_well_measurements(out, well) for well in sorted(wells)]
+    merged = tables.concat(t for t in found if t is not None and t.num_rows)
+    if merged is None:
         return None
+    merged = tables.select_first(merged, KEY_COLUMNS)
     target = out / "measurements.csv"
-    write_text(target, rows_to_csv(rows))
-    _write_parquet(target)
+    tables.write_csv(merged, target)
+    tables.write_parquet(merged, target.with_suffix(".parquet"))
     return target
-
-
-def _write_parquet(csv_path: Path) -> None:
-    try:
-        import pyarrow.csv as pacsv
-        import pyarrow.parquet as pq
-    except ImportError:
-        return
-    table = pacsv.read_csv(csv_path)
-    with replace_file(csv_path.with_suffix(".parquet")) as tmp:
-        pq.write_table(table, tmp)
 
 
 def read_plate_map(path: str | os.PathLike) -> dict[str, dict[str, str]]:
@@ -183,30 +192,50 @@ def read_run_record(out: Path) -> dict | None:
         return None
 
 
-def measurement_summary(rows: list[dict]) -> dict[str, float]:
-    """Per-step means of the measurement rows, for the plate heat map and ``wells.csv``.
+def measurement_summary(table: pa.Table | None) -> dict[str, float]:
+    """Per-step means of the measurement table, for the plate heat map and ``wells.csv``.
 
     For each step that measured objects: ``<step>_count``, ``<step>_mean_area`` and
     ``<step>_mean_intensity``, or ``<step>_mean_intensity_ch<N>`` when the intensities were
     measured in channel N rather than in the objects' own channel. No column is unprefixed:
     each names the step it comes from.
     """
-    import numpy as np
+    if table is None or not table.num_rows:
+        return {}
+    n = table.num_rows
+    names = table.column_names
 
-    by_step: dict[str, list[dict]] = {}
-    for r in rows:
-        by_step.setdefault(str(r.get("step")), []).append(r)
+    def values(name: str) -> list:
+        return table.column(name).to_pylist() if name in names else [None] * n
+
+    steps = [str(s) for s in values("step")]
+    channels = [str(c) for c in values("channel")]
+    measured_in = (
+        [str(c) for c in values("intensity_channel")] if "intensity_channel" in names else channels
+    )
+    rows_of: dict[str, list[int]] = {}
+    for i, step in enumerate(steps):
+        rows_of.setdefault(step, []).append(i)
     out: dict[str, float] = {}
-    for step, step_rows in by_step.items():
-        out[f"{step}_count"] = len(step_rows)
-        own = {
-            str(r.get("intensity_channel", r.get("channel"))) == str(r.get("channel"))
-            for r in step_rows
-        }
-        other = str(step_rows[0].get("intensity_channel"))
-        intensity = "mean_intensity" if own == {True} else f"mean_intensity_ch{other}"
+    for step, rows in rows_of.items():
+        out[f"{step}_count"] = len(rows)
+        own = {measured_in[i] == channels[i] for i in rows}
+        intensity = (
+            "mean_intensity" if own == {True} else f"mean_intensity_ch{measured_in[rows[0]]}"
+        )
         for column, name in (("area", "mean_area"), ("mean_intensity", intensity)):
-            values = [r[column] for r in step_rows if isinstance(r.get(column), (int, float))]
-            if values:
-                out[f"{step}_{name}"] = float(np.mean(values))
+            numbers = _numbers(table, column, rows)
+            if numbers.size:
+                out[f"{step}_{name}"] = float(np.mean(numbers))
     return out
+
+
+def _numbers(table: pa.Table, column: str, rows: list[int]) -> np.ndarray:
+    """The non-null numeric values of ``column`` in ``rows`` (none for a text column)."""
+    if column not in table.column_names:
+        return np.zeros(0)
+    picked = table.column(column).take(rows).drop_null()
+    kind = picked.type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
+        return np.zeros(0)
+    return np.asarray(picked.to_numpy())

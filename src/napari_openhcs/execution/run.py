@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from napari_openhcs import tables
 from napari_openhcs.errors import InputError, RunError
 from napari_openhcs.execution import records
 from napari_openhcs.execution.missing import drop_incomplete_units, warning_line
@@ -437,10 +438,11 @@ def _finish_well(well, results, writers, out, report, run_id=None) -> None:
             site=err.site,
         )
         return
-    rows = []
+    measured = []
     aggregates: dict[str, Any] = {}
     for r in sorted(results, key=lambda r: (r.site is None, r.site or 0)):
-        rows.extend(records.table_rows(r.measurements))
+        if r.measurements is not None:
+            measured.append(r.measurements)
         for key, value in r.aggregates.items():
             if key == "fields":
                 continue
@@ -448,10 +450,11 @@ def _finish_well(well, results, writers, out, report, run_id=None) -> None:
                 aggregates[key] = aggregates.get(key, 0) + value
             else:
                 aggregates.setdefault(key, value)
-    aggregates.update(records.measurement_summary(rows))  # over the whole well, not one site
+    table = tables.concat(measured)
+    aggregates.update(records.measurement_summary(table))  # over the whole well, not one site
     try:
-        if rows:
-            records.write_well_measurements(out, well, rows)
+        if table is not None and table.num_rows:
+            records.write_well_measurements(out, well, table)
         fields = sorted({f for r in results for f in r.aggregates.get("fields", [])})
         for writer in writers:
             writer.finish_well(well, fields)

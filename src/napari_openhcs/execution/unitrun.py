@@ -12,15 +12,15 @@ import time
 import traceback
 from collections.abc import Callable
 
-from napari_openhcs import plates
+from napari_openhcs import plates, tables
 from napari_openhcs.execution import records
 from napari_openhcs.execution.context import running_unit
 from napari_openhcs.execution.engine import Planes, StepFailed, run_steps
 from napari_openhcs.execution.fields import UnitFields
-from napari_openhcs.execution.measurements import columns_of, step_rows
+from napari_openhcs.execution.measurements import step_tables
 from napari_openhcs.execution.platesteps import load_plate_result
 from napari_openhcs.memory import use_gpu
-from napari_openhcs.memory.decorators import _on_gpu as on_gpu
+from napari_openhcs.memory.devices import on_gpu
 from napari_openhcs.pipeline.workunits import UnitError, UnitResult, WorkUnit, chain_pairs
 
 
@@ -88,9 +88,9 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
 
     t = time.perf_counter()
     fields = UnitFields(raw, last=unit.steps[-1].name)
-    rows: list[dict] = []
+    found: list = []
     for out in run_steps(unit.steps, raw, plate_results):
-        rows.extend(step_rows(unit, out.step, out.tables))
+        found.extend(step_tables(unit, out.step, out.tables))
         fields.add(out.step, out.planes, out.kinds)
         send({"kind": "step_done", "well": unit.well, "site": unit.site, "step": out.step.name})
     timings["compute"] = time.perf_counter() - t
@@ -98,9 +98,8 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
     t = time.perf_counter()
     aggregates = fields.write(unit)
     timings["write"] = time.perf_counter() - t
-    if rows and "object_count" not in aggregates:
-        aggregates["object_count"] = len(rows)
-    aggregates.update(records.measurement_summary(rows))
-    return UnitResult(
-        unit.well, unit.site, ok=True, measurements=columns_of(rows), aggregates=aggregates
-    )
+    measured = tables.concat(found)
+    if measured is not None and measured.num_rows and "object_count" not in aggregates:
+        aggregates["object_count"] = measured.num_rows
+    aggregates.update(records.measurement_summary(measured))
+    return UnitResult(unit.well, unit.site, ok=True, measurements=measured, aggregates=aggregates)

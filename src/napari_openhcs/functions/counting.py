@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from napari_openhcs.functions._stack import as_stack, check_method
@@ -9,6 +11,9 @@ from napari_openhcs.functions.measure import object_table
 from napari_openhcs.functions.threshold import ThresholdMethod, threshold_value
 from napari_openhcs.memory.decorators import numpy
 from napari_openhcs.registry.declare import declare
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["count_objects"]
 
@@ -32,7 +37,7 @@ def count_objects(
     min_distance: int = 5,
     min_area: int = 20,
     split_touching: bool = True,
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+) -> tuple[np.ndarray, pa.Table]:
     """Segment, count and measure bright objects such as nuclei, plane by plane.
 
     Each plane is smoothed with a Gaussian, thresholded, and its connected foreground split
@@ -68,7 +73,7 @@ def count_objects(
     -------
     labels : (n, y, x) ndarray of int32
         0 for background, the object's label elsewhere.
-    measurements : dict of 1-D ndarrays
+    measurements : pyarrow.Table
         One row per object: ``label``, ``area`` (pixels), ``mean_intensity`` (of the
         unsmoothed input), ``centroid_y``, ``centroid_x`` (pixels), and ``plane`` (index in
         the stack) when the stack has more than one plane.
@@ -81,7 +86,7 @@ def count_objects(
     >>> for cy, cx in [(20, 12), (20, 26), (20, 46)]:  # two touching disks, one apart
     ...     plane[(yy - cy) ** 2 + (xx - cx) ** 2 <= 8**2] = 1.0
     >>> labels, table = count_objects(plane[None], sigma=1.0)
-    >>> len(table["label"]), labels.dtype
+    >>> table.num_rows, labels.dtype
     (3, dtype('int32'))
     """
     check_method(method)
@@ -169,4 +174,3 @@ def _split_touching(regions: np.ndarray, min_distance: int) -> np.ndarray:
         for marker, centre in enumerate(centres, start=len(peaks) + 1):
             markers[centre] = marker
     return watershed(-distance, markers, mask=regions > 0)
-

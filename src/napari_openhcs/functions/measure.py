@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from napari_openhcs.functions._stack import as_stack
 from napari_openhcs.memory.decorators import numpy
 from napari_openhcs.registry.declare import declare
+from napari_openhcs.tables import as_table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["measure_objects"]
 
@@ -43,7 +49,7 @@ _COLUMNS = (
     image_params=("intensity",),
 )
 @numpy
-def measure_objects(labels: np.ndarray, *, intensity: np.ndarray) -> tuple[np.ndarray, dict]:
+def measure_objects(labels: np.ndarray, *, intensity: np.ndarray) -> tuple[np.ndarray, pa.Table]:
     """Measure each labelled object's size and its intensity in another image.
 
     The labels pass through unchanged; the table has one row per object and plane. In a
@@ -62,7 +68,7 @@ def measure_objects(labels: np.ndarray, *, intensity: np.ndarray) -> tuple[np.nd
     -------
     labels : (n, y, x) ndarray
         The input labels.
-    measurements : dict of 1-D ndarrays
+    measurements : pyarrow.Table
         ``label``, ``area`` (pixels), ``mean_intensity``, ``min_intensity``,
         ``max_intensity``, ``integrated_intensity`` (sum over the object), ``centroid_y``,
         ``centroid_x`` (pixels), and ``plane`` when there are several planes.
@@ -72,7 +78,7 @@ def measure_objects(labels: np.ndarray, *, intensity: np.ndarray) -> tuple[np.nd
     >>> import numpy as np
     >>> labels = np.zeros((1, 4, 4), dtype=np.int32); labels[0, :2, :2] = 1
     >>> _, table = measure_objects(labels, intensity=np.full((4, 4), 2.0))
-    >>> table["integrated_intensity"].tolist()
+    >>> table.column("integrated_intensity").to_pylist()
     [8.0]
     """
     stack = as_stack(np.asarray(labels), "labels")
@@ -90,17 +96,16 @@ def measure_objects(labels: np.ndarray, *, intensity: np.ndarray) -> tuple[np.nd
     return np.asarray(labels), table
 
 
-def object_table(
-    labels: np.ndarray, intensity: np.ndarray, columns: tuple[str, ...]
-) -> dict[str, np.ndarray]:
+def object_table(labels: np.ndarray, intensity: np.ndarray, columns: tuple[str, ...]) -> pa.Table:
     """One row per object and plane of an ``(n, y, x)`` labels stack, measured in ``intensity``.
 
     ``columns`` are names from ``_PROPERTIES``; a ``plane`` column (the plane's index) follows
     them when the stack has more than one plane. ``label``, ``area`` and ``plane`` are int64,
-    the rest float64. Both ``measure_objects`` and ``count_objects`` build their tables here.
+    the rest float64. Both ``measure_objects`` and ``count_objects`` build their tables here,
+    as a ``pyarrow.Table``.
 
     >>> labels = np.zeros((1, 3, 3), dtype=np.int32); labels[0, 0, :2] = 1
-    >>> object_table(labels, np.ones((1, 3, 3)), ("label", "area"))["area"].tolist()
+    >>> object_table(labels, np.ones((1, 3, 3)), ("label", "area")).column("area").to_pylist()
     [2]
     """
     from skimage.measure import regionprops_table
@@ -116,12 +121,14 @@ def object_table(
         parts["plane"].append(np.full(len(props["label"]), index, dtype=np.int64))
     if labels.shape[0] == 1:
         del parts["plane"]
-    return {
-        name: (np.concatenate(chunks) if chunks else np.zeros(0)).astype(
-            np.int64 if name in _INTEGER_COLUMNS else np.float64, copy=False
-        )
-        for name, chunks in parts.items()
-    }
+    return as_table(
+        {
+            name: (np.concatenate(chunks) if chunks else np.zeros(0)).astype(
+                np.int64 if name in _INTEGER_COLUMNS else np.float64, copy=False
+            )
+            for name, chunks in parts.items()
+        }
+    )
 
 
 def _column(name: str, props: dict) -> np.ndarray:

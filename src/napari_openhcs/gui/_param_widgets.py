@@ -28,8 +28,8 @@ from magicgui.widgets import ComboBox, LineEdit, ListEdit, TupleEdit
 
 from napari_openhcs.gui._browser import readable_doc
 from napari_openhcs.registry.info import ParamSpec
-from napari_openhcs.registry.reference import FOOTPRINT_SHAPES
 from napari_openhcs.registry.specs import parse_value
+from napari_openhcs.vocabulary import FOOTPRINT_SHAPES
 
 
 class Footprint(dict):

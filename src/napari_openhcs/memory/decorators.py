@@ -9,16 +9,16 @@ reference and runs in a fresh worker process.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from napari_openhcs.errors import FunctionUnavailableError, GPUOutOfMemoryError
 from napari_openhcs.memory.convert import _dlpack_device, convert, to_torch
-from napari_openhcs.memory.devices import current_gpu, free_gpu_memory
+from napari_openhcs.memory.devices import current_gpu, free_gpu_memory, on_gpu
+from napari_openhcs.memory.planes import map_planes
 from napari_openhcs.memory.types import MEMORY_TYPES, _status, detect_memory_type
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -65,51 +65,6 @@ def _resolve_gpu(image: Any, kinds: tuple[str, str]) -> int | None:
     return None
 
 
-@contextlib.contextmanager
-def _on_gpu(gpu: int | None, kinds: tuple[str, str]) -> Iterator[None]:
-    """Make ``gpu`` the current device of CuPy and torch for the duration of the call."""
-    with contextlib.ExitStack() as stack:
-        if gpu is not None:
-            if "cupy" in kinds:
-                import cupy
-
-                stack.enter_context(cupy.cuda.Device(gpu))
-            if "torch" in kinds:
-                import torch
-
-                if torch.cuda.is_available():
-                    stack.enter_context(torch.cuda.device(gpu))
-        yield
-
-
-def _stack(planes: list[Any], kind: str) -> Any:
-    """Stack 2-D planes (or concatenate 3-D blocks) along a new first axis."""
-    concat = planes[0].ndim == 3
-    if kind == "numpy":
-        import numpy as np
-
-        return np.concatenate(planes) if concat else np.stack(planes)
-    if kind == "cupy":
-        import cupy
-
-        return cupy.concatenate(planes) if concat else cupy.stack(planes)
-    if kind == "torch":
-        import torch
-
-        return torch.cat(planes) if concat else torch.stack(planes)
-    import pyclesperanto as cle
-
-    blocks = [p if concat else p.reshape((1, *p.shape)) for p in planes]
-    depth = sum(b.shape[0] for b in blocks)
-    out = cle.create((depth, *blocks[0].shape[1:]), dtype=blocks[0].dtype)
-    start = 0
-    for block in blocks:
-        for i in range(block.shape[0]):
-            out[start + i] = block[i]
-        start += block.shape[0]
-    return out
-
-
 def _check_available(kind: str, name: str) -> None:
     ok, reason = _status(kind)
     if not ok:
@@ -135,23 +90,17 @@ def _run_once(
     func: Callable[..., Any], spec: _Spec, x: Any, args: tuple, kwargs: dict, gpu: int | None
 ) -> Any:
     if not spec.slice_by_slice or x.ndim != 3:
-        result = func(x, *args, **kwargs)
-        if isinstance(result, tuple):
-            return (_to_output(result[0], spec, gpu), *result[1:])
-        return _to_output(result, spec, gpu)
-    mains: list[Any] = []
-    extras: list[list[Any]] | None = None
-    for i in range(x.shape[0]):
-        result = func(x[i], *args, **kwargs)
-        if isinstance(result, tuple):
-            if extras is None:
-                extras = [[] for _ in result[1:]]
-            for collected, value in zip(extras, result[1:], strict=True):
-                collected.append(value)
-            result = result[0]
-        mains.append(_to_output(result, spec, gpu))
-    main = _stack(mains, spec.output)
-    return main if extras is None else (main, *extras)
+        return _converted(func(x, *args, **kwargs), spec, gpu)
+    return map_planes(
+        lambda plane, _: _converted(func(plane, *args, **kwargs), spec, gpu), x, kind=spec.output
+    )
+
+
+def _converted(result: Any, spec: _Spec, gpu: int | None) -> Any:
+    """The result with its first item (the image) in the output memory type."""
+    if isinstance(result, tuple):
+        return (_to_output(result[0], spec, gpu), *result[1:])
+    return _to_output(result, spec, gpu)
 
 
 def _to_output(result: Any, spec: _Spec, gpu: int | None) -> Any:
@@ -174,7 +123,7 @@ def _call(func: Callable[..., Any], spec: _Spec, image: Any, args: tuple, kwargs
     detail = ""
     for attempt in range(attempts):
         try:
-            with _on_gpu(gpu, kinds):
+            with on_gpu(gpu, kinds):
                 if spec.input == "torch":
                     x = to_torch(image, gpu=gpu)
                 else:
@@ -230,7 +179,9 @@ def memory_types(
     slice_by_slice : bool
         Call the function once per 2-D plane of an ``(n, y, x)`` stack and stack the results
         (3-D results are concatenated). For tuple results the first items are stacked and
-        each further item becomes a list with one entry per plane.
+        each further item is joined as :func:`~napari_openhcs.memory.planes.gather_values`
+        joins it: tables into one table with a ``plane`` column, arrays stacked, anything
+        else a list with one entry per plane.
     oom_recovery : bool
         On a CuPy or torch out-of-memory error, free the GPU caches and retry once; if it
         fails again raise :class:`~napari_openhcs.errors.GPUOutOfMemoryError`.

@@ -63,6 +63,31 @@ def use_gpu(index: int | None) -> Iterator[None]:
         _GPU.reset(token)
 
 
+@contextlib.contextmanager
+def on_gpu(gpu: int | None, kinds: tuple[str, ...]) -> Iterator[None]:
+    """Make ``gpu`` the current device of CuPy and torch (those of ``kinds``) inside the block.
+
+    Nothing happens for ``gpu=None`` or when ``kinds`` names neither library.
+
+    Examples
+    --------
+    >>> with on_gpu(None, ("numpy",)):
+    ...     pass
+    """
+    with contextlib.ExitStack() as stack:
+        if gpu is not None:
+            if "cupy" in kinds:
+                import cupy  # lazy: a GPU library, imported only for a CuPy call
+
+                stack.enter_context(cupy.cuda.Device(gpu))
+            if "torch" in kinds:
+                import torch  # lazy: a GPU library, imported only for a torch call
+
+                if torch.cuda.is_available():
+                    stack.enter_context(torch.cuda.device(gpu))
+        yield
+
+
 def visible_gpus() -> list[int]:
     """Indices of the NVIDIA GPUs this process may use, without importing any GPU library.
 

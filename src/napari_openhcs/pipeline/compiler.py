@@ -30,8 +30,8 @@ from napari_openhcs.pipeline.workunits import (
 )
 from napari_openhcs.plates.index import PlateIndex
 from napari_openhcs.registry import call_defaults, fn, get_info
-from napari_openhcs.registry.reference import IMAGE_SOURCES, image_ref
 from napari_openhcs.storage.layout import OutputSpec, check_output_grid, plate_step_result_path
+from napari_openhcs.vocabulary import IMAGE_SOURCES, image_ref
 
 #: A plate-scope step reads at most this many wells, spread evenly over the chosen wells.
 PLATE_STEP_MAX_WELLS = 16

@@ -91,13 +91,14 @@ class UnitError:
 
 @dataclass
 class UnitResult:
-    """What a unit produced. ``measurements`` is a column table (name → list)."""
+    """What a unit produced. ``measurements`` is a ``pyarrow.Table`` in the long measurement
+    format (``None`` when nothing was measured)."""
 
     well: str
     site: int | None
     ok: bool
     error: UnitError | None = None
-    measurements: dict[str, list] = field(default_factory=dict)
+    measurements: Any = None
     aggregates: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     gpu: int | None = None

@@ -16,7 +16,7 @@ class ParamSpec:
 
     ``annotation`` is one of ``"int"``, ``"float"``, ``"bool"``, ``"str"``, ``"footprint"``,
     ``"tuple[float, ...]"``, ``"tuple[int, ...]"``, ``"image"`` (a second image, given as
-    ``{"image": source, "channel": c}``, see ``reference.image_ref``) or ``"any"``; ``choices`` lists allowed
+    ``{"image": source, "channel": c}``, see ``vocabulary.image_ref``) or ``"any"``; ``choices`` lists allowed
     values (string choices such as ``mode``); ``bounds`` is ``(min, max)`` with either side
     ``None``; ``optional`` says ``None`` is an allowed value. A footprint default is a small
     dict such as ``{"disk": 5}`` that the function reference turns into an array at call time.

@@ -52,7 +52,7 @@ EXCLUDED = frozenset(
 #: intensity/label maps; scikit-image's inpainting, random walker, histogram matching). The
 #: override table marks others (``{"annotation": "image"}``). Their spec has
 #: ``annotation="image"`` and the default ``{"image": "previous"}``; a pipeline step names
-#: another source (see ``registry.reference.image_ref``).
+#: another source (see ``vocabulary.image_ref``).
 IMAGE_PARAMETERS = frozenset({"input_image1", "mask", "labels", "reference"})
 IMAGE_DEFAULT = {"image": "previous"}
 

@@ -1,0 +1,279 @@
+"""The one table type from function to file: pyarrow tables, and the helpers every layer uses.
+
+Functions return measurement tables as ``pyarrow.Table``; third-party functions may return a
+dict of columns or a pandas DataFrame, which :func:`as_table` converts at the boundary. The
+unit assembles its tables columnar (:func:`prepend_columns`, :func:`concat`), the records
+write them per well as CSV and Parquet (:func:`write_csv`, :func:`write_parquet`) and the
+merge reads the Parquet back typed (:func:`read_table`).
+
+This module sits at the bottom of the layers and imports pyarrow only when a helper needs it,
+so that importing ``memory/`` (which gathers per-plane tables) still imports NumPy only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from napari_openhcs import atomic
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+def is_table(value: Any) -> bool:
+    """Whether ``value`` is a table: a pyarrow table, a DataFrame or a dict of columns.
+
+    A dict is a table when every value is a column (a 1-D array or a list/tuple); a dict of
+    scalars (``{"count": 3}``) is not.
+
+    Examples
+    --------
+    >>> is_table({"area": [3, 4]}), is_table({"count": 3}), is_table([1, 2])
+    (True, False, False)
+    """
+    pa = sys.modules.get("pyarrow")
+    if pa is not None and isinstance(value, (pa.Table, pa.RecordBatch)):
+        return True
+    if isinstance(value, Mapping):
+        return bool(value) and all(_is_column(v) for v in value.values())
+    return _is_dataframe(value)
+
+
+def _is_column(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return True
+    ndim = getattr(value, "ndim", None)
+    return ndim == 1
+
+
+def _is_dataframe(value: Any) -> bool:
+    return hasattr(value, "__dataframe__") or hasattr(value, "__arrow_c_stream__")
+
+
+def as_table(value: Any) -> pa.Table:
+    """``value`` as a ``pyarrow.Table``.
+
+    Accepts a pyarrow table or record batch, a pandas (or other) DataFrame, or a dict of
+    columns (arrays, lists or scalars; shorter columns are padded with nulls, scalars repeated
+    on every row). Columns keep their order.
+
+    Examples
+    --------
+    >>> as_table({"label": [1, 2], "area": [10.0]}).to_pydict()
+    {'label': [1, 2], 'area': [10.0, None]}
+    """
+    import pyarrow as pa  # lazy: pyarrow costs ~0.1 s; memory/ and the worker load this module
+
+    if isinstance(value, pa.Table):
+        return value
+    if isinstance(value, pa.RecordBatch):
+        return pa.Table.from_batches([value])
+    if isinstance(value, Mapping):
+        lengths = [len(v) for v in value.values() if _is_column(v)]
+        n = max(lengths, default=1 if value else 0)
+        return pa.table({str(k): _column(v, n) for k, v in value.items()})
+    if hasattr(value, "to_dict") and hasattr(value, "columns") and hasattr(value, "index"):
+        return pa.Table.from_pandas(value, preserve_index=False)
+    if _is_dataframe(value):
+        return pa.table(value)
+    raise TypeError(f"not a table: {type(value).__qualname__}")
+
+
+def _column(values: Any, n: int) -> pa.Array:
+    """One column of ``n`` rows: a sequence padded with nulls, or a scalar repeated."""
+    import pyarrow as pa  # lazy: see as_table
+
+    if not _is_column(values):
+        values = [_plain(values)] * n
+    if hasattr(values, "get"):  # a CuPy array: to the host
+        values = values.get()
+    try:
+        array = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed kinds, e.g. ints and strings
+        array = pa.array([None if v is None else str(v) for v in _plain_list(values)])
+    if len(array) < n:
+        array = pa.concat_arrays([array, pa.nulls(n - len(array), array.type)])
+    return array
+
+
+def _plain(value: Any) -> Any:
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
+def _plain_list(values: Any) -> list:
+    tolist = getattr(values, "tolist", None)
+    return tolist() if callable(tolist) else [_plain(v) for v in values]
+
+
+def concat(tables: Iterable[Any]) -> pa.Table | None:
+    """Rows of all ``tables`` one after the other, or ``None`` if there are none.
+
+    Columns are united in order of first appearance; a column a table lacks is null there,
+    and column types are promoted where they differ (an int column meeting a float one
+    becomes float, nulls take the other's type).
+
+    Examples
+    --------
+    >>> concat([{"a": [1]}, {"a": [2.5], "b": ["x"]}]).to_pydict()
+    {'a': [1.0, 2.5], 'b': [None, 'x']}
+    """
+    import pyarrow as pa  # lazy: see as_table
+
+    parts = [as_table(t) for t in tables]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    try:
+        return pa.concat_tables(parts, promote_options="permissive")
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.concat_tables(_as_text_where_mixed(parts), promote_options="permissive")
+
+
+def _as_text_where_mixed(parts: list[pa.Table]) -> list[pa.Table]:
+    """The tables with each column whose types cannot be united (text in one table, numbers
+    in another) cast to text in all of them."""
+    import pyarrow as pa  # lazy: see as_table
+
+    types: dict[str, set] = {}
+    for part in parts:
+        for field in part.schema:
+            if not pa.types.is_null(field.type):
+                types.setdefault(field.name, set()).add(field.type)
+    mixed = {
+        name
+        for name, kinds in types.items()
+        if len(kinds) > 1
+        and any(pa.types.is_string(k) or pa.types.is_large_string(k) for k in kinds)
+    }
+    out = []
+    for part in parts:
+        for name in mixed & set(part.column_names):
+            index = part.column_names.index(name)
+            part = part.set_column(index, name, part.column(name).cast(pa.string()))
+        out.append(part)
+    return out
+
+
+def prepend_columns(table: Any, constants: Mapping[str, Any]) -> pa.Table:
+    """``table`` with a constant column per item of ``constants`` in front of its columns.
+
+    A constant ``None`` becomes a null column. A column ``table`` already has keeps its
+    values and takes the constant's place.
+
+    Examples
+    --------
+    >>> prepend_columns({"area": [3, 4]}, {"well": "A01", "label": None}).column_names
+    ['well', 'label', 'area']
+    """
+    import pyarrow as pa  # lazy: see as_table
+
+    table = as_table(table)
+    n = table.num_rows
+    own = set(table.column_names)
+    columns: dict[str, Any] = {}
+    for name, value in constants.items():
+        columns[name] = table.column(name) if name in own else constant(value, n)
+    for name in table.column_names:
+        columns.setdefault(name, table.column(name))
+    return pa.table(columns)
+
+
+def constant(value: Any, n: int) -> pa.Array:
+    """A column of ``n`` rows that all hold ``value`` (``None``: a null column).
+
+    Examples
+    --------
+    >>> constant("A01", 2).to_pylist(), constant(None, 1).type
+    (['A01', 'A01'], DataType(null))
+    """
+    import pyarrow as pa  # lazy: see as_table
+
+    if value is None:
+        return pa.nulls(n)
+    return pa.repeat(pa.scalar(_plain(value)), n)
+
+
+def concat_planes(tables: Sequence[Any]) -> pa.Table:
+    """One table of per-plane tables, with a leading int64 ``plane`` column (their index).
+
+    Examples
+    --------
+    >>> concat_planes([{"area": [3]}, {"area": [4, 5]}]).to_pydict()
+    {'plane': [0, 1, 1], 'area': [3, 4, 5]}
+    """
+    import pyarrow as pa  # lazy: see as_table
+
+    parts = []
+    for index, table in enumerate(tables):
+        table = as_table(table)
+        plane = pa.repeat(pa.scalar(index, pa.int64()), table.num_rows)
+        if "plane" in table.column_names:
+            table = table.drop_columns(["plane"])
+        parts.append(table.add_column(0, "plane", plane))
+    return concat(parts)
+
+
+def select_first(table: pa.Table, first: Sequence[str]) -> pa.Table:
+    """``table`` with the columns of ``first`` it has moved to the front, in that order."""
+    names = table.column_names
+    front = [n for n in first if n in names]
+    return table.select(front + [n for n in names if n not in front])
+
+
+# -- files -------------------------------------------------------------------------------------
+def csv_text(table: Any) -> str:
+    """CSV text of ``table`` exactly as Python's ``csv`` module writes its Python values.
+
+    Nulls are empty fields, floats are written as ``repr`` writes them (``1.0``, ``1e-07``),
+    booleans as ``True``/``False``; fields with a comma, quote or newline are quoted. (The
+    text is that of the earlier row-by-row writer; pyarrow's own CSV writer is faster but
+    writes ``1.0`` as ``1``.)
+
+    Examples
+    --------
+    >>> print(csv_text({"well": ["A01"], "area": [12.0], "ok": [True]}), end="")
+    well,area,ok
+    A01,12.0,True
+    """
+    table = as_table(table)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(table.column_names)
+    if table.num_rows:
+        columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+        writer.writerows(zip(*columns, strict=True))
+    return buf.getvalue()
+
+
+def write_csv(table: Any, path: str | os.PathLike) -> None:
+    """Write ``table`` to ``path`` as CSV (see :func:`csv_text`), atomically."""
+    atomic.write_text(path, csv_text(table))
+
+
+def write_parquet(table: Any, path: str | os.PathLike) -> None:
+    """Write ``table`` to ``path`` as Parquet, atomically."""
+    import pyarrow.parquet as pq  # lazy: see as_table
+
+    with atomic.replace_file(path) as tmp:
+        pq.write_table(as_table(table), tmp)
+
+
+def read_table(path: str | os.PathLike) -> pa.Table:
+    """A Parquet file written by :func:`write_parquet`, with its column types."""
+    import pyarrow.parquet as pq  # lazy: see as_table
+
+    return pq.read_table(path)
+
+
+def read_csv(path: str | os.PathLike) -> pa.Table:
+    """A CSV file as a table, column types inferred (empty fields are nulls)."""
+    import pyarrow.csv as pacsv  # lazy: see as_table
+
+    return pacsv.read_csv(path)
