@@ -6,6 +6,9 @@ is written) to exit code 2 and ``RunError`` (stopped while running) to exit code
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 
 class OpenHCSError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -37,3 +40,23 @@ class RunError(OpenHCSError):
 
 class GPUOutOfMemoryError(OpenHCSError, MemoryError):
     """A GPU function ran out of device memory even after freeing caches and retrying."""
+
+
+def exit_code(call: Callable[[], int | None]) -> int:
+    """Run ``call`` and return its exit code, turning the package's errors into theirs.
+
+    ``InputError`` gives 2, ``RunError`` 1 and Ctrl-C 130, each with its message on stderr;
+    other exceptions propagate (a bug shows its traceback). The console script and the
+    scripts ``napari-openhcs export`` writes both end here, so they agree.
+    """
+    try:
+        return int(call() or 0)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except RunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cancelled", file=sys.stderr)
+        return 130

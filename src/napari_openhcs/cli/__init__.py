@@ -14,10 +14,9 @@ import argparse
 import importlib
 import logging
 import os
-import sys
 
 from napari_openhcs import __version__
-from napari_openhcs.errors import InputError, RunError
+from napari_openhcs.errors import exit_code
 from napari_openhcs.vocabulary import MEMORY_TYPES
 
 # command name -> "module:function"; each function takes the parsed args and returns an exit code.
@@ -313,17 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     earlier = _quiet_dask() if quieted else None
     module_name, func_name = COMMANDS[args.command].split(":")
     try:
-        command = getattr(importlib.import_module(module_name), func_name)
-        return int(command(args) or 0)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except RunError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("cancelled", file=sys.stderr)
-        return 130
+        return exit_code(lambda: getattr(importlib.import_module(module_name), func_name)(args))
     finally:
         if quieted and earlier is None:
             os.environ.pop(_DASK_LOGGING, None)

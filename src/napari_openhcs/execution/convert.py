@@ -18,8 +18,8 @@ import numpy as np
 from napari_openhcs import plates
 from napari_openhcs.errors import InputError, PlateError
 from napari_openhcs.plates.index import ImageKey, PlateIndex
+from napari_openhcs.storage.ngff import read_group_attrs
 from napari_openhcs.storage.omezarr import OmeZarrPlateWriter
-from napari_openhcs.storage.zarrio import read_group_attrs
 
 
 class WellReadError(Exception):

@@ -49,7 +49,8 @@ def _check_target(target: str) -> None:
         )
 
 
-def _dlpack_device(x: Any) -> tuple[int, int] | None:
+def dlpack_device(x: Any) -> tuple[int, int] | None:
+    """``x.__dlpack_device__()`` as ``(device type, index)``; ``None`` where it has none."""
     get = getattr(x, "__dlpack_device__", None)
     if get is None:
         return None
@@ -88,7 +89,7 @@ def _strides(x: Any, kind: str) -> tuple[int, ...]:
 
 def _can_share(x: Any, kind: str, device: tuple[int, int]) -> bool:
     """The rule: may ``x`` be handed to a library on ``device`` without a copy?"""
-    if kind == "pyclesperanto" or _dlpack_device(x) != device:
+    if kind == "pyclesperanto" or dlpack_device(x) != device:
         return False
     if any(s < 0 for s in _strides(x, kind)):
         return False
@@ -148,7 +149,7 @@ def _target_device(x: Any, kind: str, target: str, gpu: int | None) -> tuple[int
         gpu = current_gpu()
     if gpu is not None:
         return (_CUDA, gpu)
-    source = _dlpack_device(x) if kind != "pyclesperanto" else None
+    source = dlpack_device(x) if kind != "pyclesperanto" else None
     if source is not None and source[0] == _CUDA:
         return source
     if target == "torch":
@@ -228,7 +229,7 @@ def convert(x: Any, target: str, *, gpu: int | None = None) -> Any:
     if kind == "torch":
         x = _plain_tensor(x)
     device = _target_device(x, kind, target, gpu)
-    if kind == target and (kind == "pyclesperanto" or _dlpack_device(x) == device):
+    if kind == target and (kind == "pyclesperanto" or dlpack_device(x) == device):
         return x
     if device is not None and _can_share(x, kind, device):
         try:

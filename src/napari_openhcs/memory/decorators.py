@@ -16,10 +16,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from napari_openhcs.errors import FunctionUnavailableError, GPUOutOfMemoryError
-from napari_openhcs.memory.convert import _dlpack_device, convert, to_torch
+from napari_openhcs.memory.convert import convert, dlpack_device, to_torch
 from napari_openhcs.memory.devices import current_gpu, free_gpu_memory, on_gpu
 from napari_openhcs.memory.planes import map_planes
-from napari_openhcs.memory.types import MEMORY_TYPES, _status, detect_memory_type
+from napari_openhcs.memory.types import MEMORY_TYPES, detect_memory_type, type_status
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,7 +51,7 @@ def _resolve_gpu(image: Any, kinds: tuple[str, str]) -> int | None:
     chosen = current_gpu()
     if chosen is not None:
         return chosen
-    device = _dlpack_device(image) if detect_memory_type(image) != "pyclesperanto" else None
+    device = dlpack_device(image) if detect_memory_type(image) != "pyclesperanto" else None
     if device is not None and device[0] == 2:
         return device[1]
     if "cupy" in kinds:
@@ -66,7 +66,7 @@ def _resolve_gpu(image: Any, kinds: tuple[str, str]) -> int | None:
 
 
 def _check_available(kind: str, name: str) -> None:
-    ok, reason = _status(kind)
+    ok, reason = type_status(kind)
     if not ok:
         raise FunctionUnavailableError(f"{name} needs {kind}, which cannot be used here: {reason}")
 

@@ -141,7 +141,8 @@ _CHECKS = {
 
 
 @functools.cache
-def _status(kind: str) -> tuple[bool, str]:
+def type_status(kind: str) -> tuple[bool, str]:
+    """Whether memory type ``kind`` works here, and why not (checked once per process)."""
     return _CHECKS[kind]()
 
 
@@ -162,7 +163,7 @@ def memory_type_status() -> dict[str, tuple[bool, str]]:
     >>> memory_type_status()["numpy"]
     (True, '')
     """
-    return {kind: _status(kind) for kind in MEMORY_TYPES}
+    return {kind: type_status(kind) for kind in MEMORY_TYPES}
 
 
 def available_memory_types() -> list[str]:
@@ -173,7 +174,7 @@ def available_memory_types() -> list[str]:
     >>> available_memory_types()[0]
     'numpy'
     """
-    return [kind for kind in MEMORY_TYPES if _status(kind)[0]]
+    return [kind for kind in MEMORY_TYPES if type_status(kind)[0]]
 
 
 @functools.cache
@@ -185,9 +186,9 @@ def gpu_available() -> bool:
     >>> isinstance(gpu_available(), bool)
     True
     """
-    if _status("cupy")[0]:
+    if type_status("cupy")[0]:
         return True
-    if _status("torch")[0]:
+    if type_status("torch")[0]:
         import torch
 
         return bool(torch.cuda.is_available())
@@ -196,5 +197,5 @@ def gpu_available() -> bool:
 
 def clear_status_cache() -> None:
     """Forget the cached availability answers (for tests and after installing a library)."""
-    _status.cache_clear()
+    type_status.cache_clear()
     gpu_available.cache_clear()

@@ -21,7 +21,7 @@ from napari_openhcs.pipeline.step import Pipeline, Step
 _RUNNER = '''
 
 def main(argv=None) -> int:
-    """Run the pipeline over a plate; returns the exit code (0, 1 or 130)."""
+    """Run the pipeline over a plate; returns the exit code (0, 1, 2 or 130)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("plate", help="plate folder (ImageXpress, Opera Phenix or OME-Zarr)")
     parser.add_argument("out", help="output folder")
@@ -31,27 +31,21 @@ def main(argv=None) -> int:
     parser.add_argument("--scheduler-file", default=None, help="Dask scheduler file")
     parser.add_argument("--overwrite", action="store_true", help="re-run finished wells")
     args = parser.parse_args(argv)
+    return exit_code(lambda: _run(args))
+
+
+def _run(args) -> int:
     wells = [w.strip() for w in args.wells.split(",") if w.strip()] if args.wells else None
-    try:
-        report = run_plate(
-            args.plate,
-            pipeline,
-            args.out,
-            executor=args.executor,
-            workers=args.workers,
-            wells=wells,
-            scheduler_file=args.scheduler_file,
-            overwrite=args.overwrite,
-        )
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except RunError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("cancelled", file=sys.stderr)
-        return 130
+    report = run_plate(
+        args.plate,
+        pipeline,
+        args.out,
+        executor=args.executor,
+        workers=args.workers,
+        wells=wells,
+        scheduler_file=args.scheduler_file,
+        overwrite=args.overwrite,
+    )
     for well in report.failed:
         info = report.wells[well]
         print(f"FAILED well {well}: {info.get('error')}", file=sys.stderr)
@@ -123,7 +117,7 @@ def pipeline_to_script(pipeline: Pipeline, source: str | None = None) -> str:
         '"""\n\n'
         "import argparse\n"
         "import sys\n\n"
-        "from napari_openhcs.errors import InputError, RunError\n"
+        "from napari_openhcs.errors import exit_code\n"
         "from napari_openhcs.execution.run import run_plate\n"
         "from napari_openhcs.pipeline import Pipeline, Step\n"
         "from napari_openhcs.registry import fn\n\n"

@@ -354,7 +354,3 @@ def read_layout(path: str | Path) -> dict | None:
         "columns": [c["name"] for c in plate["columns"]],
         "name": plate.get("name"),
     }
-
-
-#: Temporary alias for ``storage/commands.py`` until it moves to ``cli/`` (remove then).
-_read_layout = read_layout
