@@ -12,25 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from napari_openhcs.functions._stack import disk_sequence
+from napari_openhcs.functions._stack import decomposed_opening, disk_sequence, shifted_views
 
 
 def _step(xp: Any, planes: Any, footprint: Any, *, erode: bool) -> Any:
     """Erode (min of ``f(x + s)``) or dilate (max of ``f(x - s)``) by one 3x3 footprint."""
-    height, width = planes.shape[-2:]
     padded = xp.pad(planes, ((0, 0), (1, 1), (1, 1)), mode="edge")
     pick = xp.minimum if erode else xp.maximum
     out = None
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if not footprint[dy + 1][dx + 1]:
-                continue
-            sy, sx = (dy, dx) if erode else (-dy, -dx)
-            view = padded[:, 1 + sy : 1 + sy + height, 1 + sx : 1 + sx + width]
-            if out is None:
-                out = view.copy()
-            else:
-                pick(out, view, out=out)
+    for view in shifted_views(padded, footprint, erode=erode):
+        if out is None:
+            out = view.copy()
+        else:
+            pick(out, view, out=out)
     return out
 
 
@@ -41,14 +35,9 @@ def white_tophat(xp: Any, stack: Any, radius: int) -> Any:
     it. The result has the input's dtype and is never negative.
     """
     sequence = [(footprint.tolist(), count) for footprint, count in disk_sequence(radius)]
-    opened = stack
-    for footprint, count in sequence:
-        for _ in range(count):
-            opened = _step(xp, opened, footprint, erode=True)
-    # The dilations undo the erosions in reverse order (the adjoint of the sequence).
-    for footprint, count in reversed(sequence):
-        for _ in range(count):
-            opened = _step(xp, opened, footprint, erode=False)
+    opened = decomposed_opening(
+        stack, sequence, lambda planes, fp, erode: _step(xp, planes, fp, erode=erode)
+    )
     # An opening is never brighter than the image; at the border the decomposed footprints
     # can overshoot by a few grey levels, which would wrap unsigned dtypes.
     xp.minimum(opened, stack, out=opened)

@@ -6,6 +6,7 @@ versions use the same checks and raise the same messages.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 THRESHOLD_METHODS = ("otsu", "li", "triangle", "yen", "mean", "isodata")
@@ -78,3 +79,52 @@ def disk_sequence(radius: int) -> list[tuple[Any, int]]:
     from skimage.morphology import disk
 
     return [(fp.astype(bool), int(count)) for fp, count in disk(radius, decomposition="sequence")]
+
+
+def sorted_percentiles(ordered: Any, low: float, high: float) -> list[Any]:
+    """Percentiles ``low`` and ``high`` of each row of ``ordered`` (rows sorted, float64).
+
+    Linear interpolation between sorted values, like ``numpy.percentile``'s default; plain
+    indexing and arithmetic, so it serves CuPy arrays and torch tensors alike. Returns the two
+    ``(rows,)`` results.
+    """
+    last = ordered.shape[1] - 1
+    result = []
+    for p in (low, high):
+        position = p / 100.0 * last
+        below = int(position)
+        above = min(below + 1, last)
+        lower = ordered[:, below]
+        result.append(lower + (ordered[:, above] - lower) * (position - below))
+    return result
+
+
+def decomposed_opening(image: Any, sequence: list[tuple[Any, int]], step: Any) -> Any:
+    """Grey opening of ``image`` by a decomposed footprint ``sequence`` (``[(fp, count)]``).
+
+    ``step(image, footprint, erode=...)`` erodes or dilates by one footprint; the erosions run
+    in order, then the dilations undo them in reverse order (the adjoint of the sequence).
+    """
+    opened = image
+    for footprint, count in sequence:
+        for _ in range(count):
+            opened = step(opened, footprint, erode=True)
+    for footprint, count in reversed(sequence):
+        for _ in range(count):
+            opened = step(opened, footprint, erode=False)
+    return opened
+
+
+def shifted_views(padded: Any, footprint: Any, *, erode: bool) -> Iterator[Any]:
+    """Views of an edge-padded ``(n, y + 2, x + 2)`` stack, one per set 3x3 ``footprint`` cell.
+
+    Erosion takes the minimum of ``f(x + s)`` over the footprint's offsets ``s``, dilation the
+    maximum of ``f(x - s)``: the views are those shifted images, each ``(n, y, x)``.
+    """
+    height, width = padded.shape[-2] - 2, padded.shape[-1] - 2
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if not footprint[dy + 1][dx + 1]:
+                continue
+            sy, sx = (dy, dx) if erode else (-dy, -dx)
+            yield padded[:, 1 + sy : 1 + sy + height, 1 + sx : 1 + sx + width]

@@ -18,8 +18,11 @@ from napari_openhcs.functions._stack import (
     as_stack,
     check_percentiles,
     check_radius,
+    decomposed_opening,
     disk_sequence,
     normalized_weights,
+    shifted_views,
+    sorted_percentiles,
 )
 from napari_openhcs.memory.decorators import torch as torch_memory
 from napari_openhcs.registry.declare import declare
@@ -100,20 +103,11 @@ def mean_projection(stack: torch.Tensor) -> torch.Tensor:
 def _percentiles(flat: torch.Tensor, low: float, high: float) -> torch.Tensor:
     """Percentiles ``low`` and ``high`` of each row of ``flat`` as ``(rows, 2)`` float64.
 
-    Linear interpolation between sorted values, like ``numpy.percentile``'s default
-    (``torch.quantile`` refuses inputs of more than 16 million values).
+    Computed by ``sorted_percentiles`` (``torch.quantile`` refuses inputs of more than 16
+    million values).
     """
     ordered = torch.sort(flat, dim=1).values.double()
-    last = ordered.shape[1] - 1
-    result = []
-    for p in (low, high):
-        position = p / 100.0 * last
-        below = int(position)
-        above = min(below + 1, last)
-        fraction = position - below
-        lower = ordered[:, below]
-        result.append(lower + (ordered[:, above] - lower) * fraction)
-    return torch.stack(result, dim=1)
+    return torch.stack(sorted_percentiles(ordered, low, high), dim=1)
 
 
 @declare(contract="stack", category="exposure", output_kind="image")
@@ -175,19 +169,13 @@ def _shift_extreme(planes: torch.Tensor, footprint, *, erode: bool) -> torch.Ten
     ``f(x + s)`` over the footprint's offsets ``s``, dilation the maximum of ``f(x - s)``;
     beyond the border the image repeats its edge pixel.
     """
-    height, width = planes.shape[-2:]
     # Replicate the edge by indexing: CUDA has no replication-pad kernel for integers.
     rows = torch.cat([planes[:, :1], planes, planes[:, -1:]], dim=1)
     padded = torch.cat([rows[:, :, :1], rows, rows[:, :, -1:]], dim=2)
     pick = torch.minimum if erode else torch.maximum
     out = None
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if not footprint[dy + 1][dx + 1]:
-                continue
-            sy, sx = (dy, dx) if erode else (-dy, -dx)
-            view = padded[:, 1 + sy : 1 + sy + height, 1 + sx : 1 + sx + width]
-            out = view.clone() if out is None else pick(out, view)
+    for view in shifted_views(padded, footprint, erode=erode):
+        out = view.clone() if out is None else pick(out, view)
     return out
 
 
@@ -227,13 +215,7 @@ def tophat_background(stack: torch.Tensor, radius: int = 15) -> torch.Tensor:
         raise ValueError("tophat_background needs an intensity image, not a mask")
     data = _computable(stack)
     sequence = [(footprint.tolist(), count) for footprint, count in disk_sequence(radius)]
-    opened = data
-    for footprint, count in sequence:
-        for _ in range(count):
-            opened = _shift_extreme(opened, footprint, erode=True)
-    for footprint, count in reversed(sequence):
-        for _ in range(count):
-            opened = _shift_extreme(opened, footprint, erode=False)
+    opened = decomposed_opening(data, sequence, _shift_extreme)
     return data - torch.minimum(opened, data)
 
 
