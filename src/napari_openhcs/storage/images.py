@@ -178,6 +178,55 @@ def write_label_images(
         write_group(folder / "labels", meta.wrap(ngff, {"labels": names}), ngff=ngff, staged=True)
 
 
+def write_image_group(
+    folder: Path,
+    data: np.ndarray,
+    labels: Mapping[str, np.ndarray] | None,
+    *,
+    axes: str,
+    scale: Sequence[float],
+    ngff: str,
+    compressor: str,
+    levels: int,
+    spatial_unit: str | dict | None,
+    shards: bool = False,
+    name: str | None = None,
+    channel_names: Sequence[str] | None = None,
+    channel_colors: Sequence[str | None] | None = None,
+) -> None:
+    """Write an image and its ``labels`` (if any) with the same scale and storage settings.
+
+    Like ``write_multiscale``, not atomic by itself: ``folder`` is a temporary folder that
+    callers rename into place.
+    """
+    write_multiscale(
+        folder,
+        data,
+        axes=axes,
+        scale=scale,
+        ngff=ngff,
+        compressor=compressor,
+        levels=levels,
+        name=name,
+        spatial_unit=spatial_unit,
+        channel_names=channel_names,
+        channel_colors=channel_colors,
+        shards=shards,
+    )
+    if labels:
+        write_label_images(
+            folder,
+            labels,
+            image_axes=axes,
+            scale=scale,
+            ngff=ngff,
+            compressor=compressor,
+            levels=levels,
+            spatial_unit=spatial_unit,
+            shards=shards,
+        )
+
+
 def check_label_name(name: str) -> str:
     """Label names become folder names: letters, digits, ``-``, ``_`` and ``.`` only."""
     ok = name and name not in (".", "..") and not name.startswith(".")
@@ -260,9 +309,10 @@ def write_image(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = new_tmp_dir(path.parent, path.name)
     try:
-        write_multiscale(
+        write_image_group(
             tmp,
             data,
+            labels,
             axes=axes,
             scale=scale,
             ngff=ngff,
@@ -273,17 +323,6 @@ def write_image(
             channel_names=channel_names,
             channel_colors=channel_colors,
         )
-        if labels:
-            write_label_images(
-                tmp,
-                labels,
-                image_axes=axes,
-                scale=scale,
-                ngff=ngff,
-                compressor=compressor,
-                levels=levels,
-                spatial_unit=spatial_unit,
-            )
         swap_into_place(tmp, path)
     finally:
         if tmp.exists():

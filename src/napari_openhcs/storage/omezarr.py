@@ -33,7 +33,7 @@ import numpy as np
 from napari_openhcs.atomic import new_tmp_dir, remove_stale_tmp, swap_into_place
 from napari_openhcs.errors import InputError, RunError
 from napari_openhcs.storage import ngff as meta
-from napari_openhcs.storage.images import write_label_images, write_multiscale
+from napari_openhcs.storage.images import write_image_group
 from napari_openhcs.storage.ngff import read_group_attrs
 from napari_openhcs.storage.zarrio import ensure_group, write_group
 from napari_openhcs.wells import parse_well, row_letters, well_name
@@ -220,9 +220,10 @@ class OmeZarrPlateWriter:
             unit = "micrometer" if z_step else {"y": "micrometer", "x": "micrometer"}
         tmp = new_tmp_dir(well_dir, field)
         try:
-            write_multiscale(
+            write_image_group(
                 tmp,
                 image,
+                labels,
                 axes="tczyx",
                 scale=scale,
                 ngff=self.ngff,
@@ -233,18 +234,6 @@ class OmeZarrPlateWriter:
                 channel_names=channel_names,
                 channel_colors=channel_colors,
             )
-            if labels:
-                write_label_images(
-                    tmp,
-                    labels,
-                    image_axes="tczyx",
-                    scale=scale,
-                    ngff=self.ngff,
-                    compressor=self.compressor,
-                    levels=self.levels,
-                    spatial_unit=unit,
-                    shards=self.shards,
-                )
             swap_into_place(tmp, well_dir / field)
         except OSError as exc:
             raise RunError(f"cannot write well {well} field {field} to {well_dir}: {exc}") from exc
