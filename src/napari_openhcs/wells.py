@@ -49,6 +49,18 @@ def row_number(letters: str) -> int:
     return number
 
 
+def grid_position(well: str) -> tuple[int, int]:
+    """0-based ``(row, column)`` of a well on the plate grid; lenient about case and digits.
+
+    Examples
+    --------
+    >>> grid_position("B03")
+    (1, 2)
+    """
+    letters = well.rstrip("0123456789")
+    return row_number(letters.upper()) - 1, int(well[len(letters) :]) - 1
+
+
 def well_name(row: int, column: int) -> str:
     """The well name of a 1-based row and column.
 

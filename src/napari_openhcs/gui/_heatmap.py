@@ -25,6 +25,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_openhcs.wells import grid_position
+
 #: Smallest cell of the grid (px): a 96-well plate needs about 12·22 × 8·16 px.
 CELL_W, CELL_H = 22, 16
 OUTLINE = QColor(255, 64, 160)  # magenta: not on the ramp, visible on dark and light cells
@@ -40,14 +42,6 @@ def ramp(t: float) -> QColor:
     f = t - i
     a, b = _RAMP[i], _RAMP[i + 1]
     return QColor(*(round(a[k] + (b[k] - a[k]) * f) for k in range(3)))
-
-
-def _row_col(well: str) -> tuple[int, int]:
-    letters = well.rstrip("0123456789")
-    row = 0
-    for ch in letters.upper():
-        row = row * 26 + (ord(ch) - 64)
-    return row - 1, int(well[len(letters) :]) - 1
 
 
 class _OutlineDelegate(QStyledItemDelegate):
@@ -111,7 +105,7 @@ class PlateHeatMap(QWidget):
         self._fit()
 
     def selected_cell(self) -> tuple[int, int] | None:
-        return _row_col(self.selected) if self.selected else None
+        return grid_position(self.selected) if self.selected else None
 
     def set_selected(self, well: str | None) -> None:
         """Outline ``well`` (the navigator's well); its colour stays visible."""
@@ -175,7 +169,7 @@ class PlateHeatMap(QWidget):
         if values:
             lo, hi = min(values.values()), max(values.values())
             for well, v in values.items():
-                r, c = _row_col(well)
+                r, c = grid_position(well)
                 item = QTableWidgetItem()
                 item.setToolTip(f"{well}: {self.measure.currentText()} = {v}")
                 item.setBackground(QBrush(ramp(0.5 if hi == lo else (v - lo) / (hi - lo))))

@@ -21,6 +21,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_openhcs.wells import grid_position
+
 ALL = "all"
 AXES = ("site", "t", "z", "y", "x")
 
@@ -155,7 +157,7 @@ class PlateNavigator(QWidget):
         for i in range(index.columns):
             self.grid.setColumnWidth(i, 34)
         for well in index.wells:
-            r, c = _row_col(well)
+            r, c = grid_position(well)
             item = QTableWidgetItem(well)
             item.setBackground(QBrush(QColor(70, 110, 160)))
             self.grid.setItem(r, c, item)
@@ -257,7 +259,7 @@ class PlateNavigator(QWidget):
                     self._real.add_image(data, **kwargs)
         finally:
             self._adopting = False
-        r, c = _row_col(well)
+        r, c = grid_position(well)
         shown = self.grid.item(r, c)
         if shown is None or not shown.isSelected():  # else: one of several chosen wells
             self.grid.blockSignals(True)
@@ -395,11 +397,3 @@ class PlateNavigator(QWidget):
         for layer in self._plate_layers():
             meta = plate_layer_meta(layer)
             layer.visible = choice in ("", ALL) or choice.startswith(f"{meta['channel']}:")
-
-
-def _row_col(well: str) -> tuple[int, int]:
-    letters = well.rstrip("0123456789")
-    row = 0
-    for ch in letters.upper():
-        row = row * 26 + (ord(ch) - 64)
-    return row - 1, int(well[len(letters) :]) - 1

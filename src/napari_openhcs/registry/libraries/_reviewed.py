@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from napari_openhcs.registry.info import FunctionInfo
 
 REVIEWED = Path(__file__).resolve().parent.parent / "reviewed"
 
@@ -33,3 +36,19 @@ def read_reviewed(name: str) -> list[ReviewedEntry]:
             ReviewedEntry(ref, category, kind, test_input, None if adapter == "-" else adapter)
         )
     return entries
+
+
+def reviewed_info(
+    entry: ReviewedEntry, library: str, memory_type: str, **fields: Any
+) -> FunctionInfo:
+    """A slice-contract ``FunctionInfo`` of a reviewed ``entry``, plus ``fields`` (doc, params...)."""
+    return FunctionInfo(
+        ref=entry.ref,
+        library=library,
+        memory_type=memory_type,
+        contract="slice",
+        category=entry.category,
+        output_kind=entry.output_kind,
+        adapter=entry.adapter,
+        **fields,
+    )

@@ -12,7 +12,7 @@ import importlib.util
 
 from napari_openhcs.registry.info import FunctionInfo
 from napari_openhcs.registry.libraries._common import dist_version, first_doc_line, log
-from napari_openhcs.registry.libraries._reviewed import read_reviewed
+from napari_openhcs.registry.libraries._reviewed import read_reviewed, reviewed_info
 
 LIBRARY = "pyclesperanto"
 NO_DEVICE = (
@@ -61,18 +61,14 @@ def discover() -> list[FunctionInfo]:
                 log.info("registry: left out %s: %s", entry.ref, exc)
                 continue
         infos.append(
-            FunctionInfo(
-                ref=entry.ref,
-                library=LIBRARY,
-                memory_type="pyclesperanto",
-                contract="slice",
-                category=entry.category,
+            reviewed_info(
+                entry,
+                LIBRARY,
+                "pyclesperanto",
                 doc=first_doc_line(func) if func is not None else "",
                 available=ok,
                 reason="" if ok else reason,
                 params=params,
-                output_kind=entry.output_kind,
-                adapter=entry.adapter,
             )
         )
     if not ok:

@@ -11,7 +11,7 @@ import importlib.util
 
 from napari_openhcs.registry.info import FunctionInfo
 from napari_openhcs.registry.libraries._common import dist_version, first_doc_line, log
-from napari_openhcs.registry.libraries._reviewed import ReviewedEntry, read_reviewed
+from napari_openhcs.registry.libraries._reviewed import ReviewedEntry, read_reviewed, reviewed_info
 
 LIBRARY = "skimage"
 
@@ -22,18 +22,7 @@ def versions() -> dict[str, str]:
 
 def reviewed_entries() -> list[FunctionInfo]:
     """The reviewed list as ``FunctionInfo`` skeletons (no library import; no params)."""
-    return [
-        FunctionInfo(
-            ref=e.ref,
-            library=LIBRARY,
-            memory_type="numpy",
-            contract="slice",
-            category=e.category,
-            output_kind=e.output_kind,
-            adapter=e.adapter,
-        )
-        for e in read_reviewed("skimage")
-    ]
+    return [reviewed_info(e, LIBRARY, "numpy") for e in read_reviewed("skimage")]
 
 
 def _info(entry: ReviewedEntry) -> FunctionInfo | None:
@@ -50,17 +39,7 @@ def _info(entry: ReviewedEntry) -> FunctionInfo | None:
     except ValueError as exc:
         log.info("registry: left out %s: %s", entry.ref, exc)
         return None
-    return FunctionInfo(
-        ref=entry.ref,
-        library=LIBRARY,
-        memory_type="numpy",
-        contract="slice",
-        category=entry.category,
-        doc=first_doc_line(func),
-        params=params,
-        output_kind=entry.output_kind,
-        adapter=entry.adapter,
-    )
+    return reviewed_info(entry, LIBRARY, "numpy", doc=first_doc_line(func), params=params)
 
 
 def discover() -> list[FunctionInfo]:
