@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from napari_openhcs.execution.processes import Cancelled, ProcessPool, WorkerCallError
+from napari_openhcs.errors import Cancelled
+from napari_openhcs.execution.processes import ProcessPool, WorkerCallError
 
 
 @pytest.fixture
