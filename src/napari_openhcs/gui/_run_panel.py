@@ -1,4 +1,8 @@
-"""Run the pipeline over the plate from a ``thread_worker`` driving the process executor."""
+"""Run the pipeline over the plate from a ``thread_worker`` driving the process executor.
+
+The workers are the session's warm pool: the window's runs share them, so only the first run
+waits for workers to start. A cancelled run stops them (busy ones are killed at once).
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
+from napari_openhcs.execution.executors import ProcessExecutor
 from napari_openhcs.gui._heatmap import PlateHeatMap
 
 #: how the table words a well's status from ``run_plate`` (others are shown as they are).
@@ -46,6 +51,7 @@ class RunPanel(QGroupBox):
         super().__init__("Run plate")
         self.viewer, self.session, self.get_pipeline = viewer, session, get_pipeline
         self.executor = None
+        self._cancelled = False
         self.worker = None
         self.report = None
         self.out = QLineEdit(placeholderText="Output folder (default: a new temporary folder)")
@@ -100,8 +106,6 @@ class RunPanel(QGroupBox):
         from napari.qt.threading import create_worker
         from napari.utils.notifications import show_error
 
-        from napari_openhcs.execution.executors import ProcessExecutor
-
         s = self.session
         if self.running:
             return
@@ -120,7 +124,9 @@ class RunPanel(QGroupBox):
             wells = list(s.selected_wells) or ([s.well] if s.well else None)
         self._reset_table(wells or list(s.index.wells))
         self.progress.setValue(0)
-        self.executor = ProcessExecutor(self.workers.value(), warm=False)
+        workers = self.workers.value()
+        self.executor = ProcessExecutor(workers, pool=s.batch_pool.get(workers))
+        self._cancelled = False
         self.worker = create_worker(
             self._run,
             s.plate_path,
@@ -152,15 +158,18 @@ class RunPanel(QGroupBox):
         )
 
     def cancel(self) -> None:
-        """Stop the run: busy workers are killed; finished wells are kept."""
+        """Stop the run: its workers are stopped; finished wells are kept."""
         if self.executor is not None:
+            self._cancelled = True
             self.executor.cancel()
 
     def close_executor(self) -> None:
+        """Stop a running run and the session's batch workers (napari quits)."""
         self.cancel()
         if self.executor is not None:
-            self.executor.close()
+            self.executor.shutdown()
             self.executor = None
+        self.session.shutdown_workers()
 
     # -- main thread -----------------------------------------------------------------
     def _reset_table(self, wells: list[str]) -> None:
@@ -247,8 +256,10 @@ class RunPanel(QGroupBox):
     def _on_finished(self) -> None:
         self.worker = None
         if self.executor is not None:
-            self.executor.close()
+            self.executor.shutdown()  # the warm workers stay, unless the run was cancelled
             self.executor = None
+        if self._cancelled:
+            self.session.shutdown_workers()
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.run_finished.emit(self.report)
