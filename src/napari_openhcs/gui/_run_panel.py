@@ -27,9 +27,10 @@ from qtpy.QtWidgets import (
 
 from napari_openhcs.execution.executors import ProcessExecutor
 from napari_openhcs.gui._heatmap import PlateHeatMap
+from napari_openhcs.vocabulary import WellStatus
 
 #: how the table words a well's status from ``run_plate`` (others are shown as they are).
-STATUS_WORDS = {"pending": "queued", "skipped": "skipped (finished earlier)"}
+STATUS_WORDS = {WellStatus.PENDING: "queued", WellStatus.SKIPPED: "skipped (finished earlier)"}
 
 
 def dock_words(message: str) -> str:
@@ -215,7 +216,7 @@ class RunPanel(QGroupBox):
             status = STATUS_WORDS.get(info["status"], info["status"])
             if well in earlier:
                 status = STATUS_WORDS["skipped"]
-            if report.cancelled and info["status"] == "pending":
+            if report.cancelled and info["status"] == WellStatus.PENDING:
                 status = "not run"
             self._set_status(well, status, info.get("error") or "")
         skipped = sorted(earlier)
@@ -229,7 +230,9 @@ class RunPanel(QGroupBox):
             info = report.wells[well]
             planes = ", ".join(info["missing"])
             status = (
-                "missing" if info["status"] == "missing" else f"{info['status']}, planes missing"
+                "missing"
+                if info["status"] == WellStatus.MISSING
+                else f"{info['status']}, planes missing"
             )
             self._set_status(well, status, f"image planes missing: {planes}")
         if incomplete:
