@@ -129,8 +129,8 @@ class ProcessExecutor(Executor):
     Parameters
     ----------
     workers : int or "auto", optional
-        Worker processes; by default as many as the usable cores (``run_plate`` then sizes
-        them to the plan through ``resize``).
+        Worker processes; by default the warm pool as it is, or as many as the usable cores
+        (``run_plate`` then sizes them to the plan through ``resize``).
     warm : bool
         Use the process-wide pool kept warm across runs (``get_process_pool``); ``False``
         starts workers of its own, stopped by ``shutdown``.
@@ -153,10 +153,13 @@ class ProcessExecutor(Executor):
             if pool.size != self.workers:
                 pool.resize(self.workers)
             self._owned, self.pool = False, pool
+        elif warm:
+            # Without a count, a warm pool is taken as it is: ``resize`` sizes it to the plan.
+            self.pool = get_process_pool(None if workers in (None, AUTO) else int(workers))
+            self.workers, self._owned = self.pool.size, False
         else:
             self.workers = choose_workers() if workers in (None, AUTO) else int(workers)
-            self._owned = not warm
-            self.pool = ProcessPool(self.workers) if self._owned else get_process_pool(self.workers)
+            self.pool, self._owned = ProcessPool(self.workers), True
         self.pool.start()
 
     def run_units(self, units, on_event=None, on_result=None, per_gpu_limit=None):

@@ -409,13 +409,17 @@ class WarmPool:
         self._pool: ProcessPool | None = None
         self._lock = threading.Lock()
 
-    def get(self, workers: int) -> ProcessPool:
-        """The pool with ``workers`` workers (started on first use, or after ``shutdown``)."""
+    def get(self, workers: int | None = None) -> ProcessPool:
+        """The pool with ``workers`` workers (started on first use, or after ``shutdown``).
+
+        ``None``: the pool as it is, or one worker per usable core when there is none yet
+        (the caller resizes it once it knows better).
+        """
         with self._lock:
             if self._pool is None or self._pool.closed:
-                self._pool = ProcessPool(workers)
+                self._pool = ProcessPool(workers or usable_cores())
                 atexit.register(self._pool.shutdown)
-            elif self._pool.size != workers:
+            elif workers is not None and self._pool.size != workers:
                 self._pool.resize(workers)
             return self._pool
 
@@ -437,6 +441,7 @@ class WarmPool:
 _WARM = WarmPool()
 
 
-def get_process_pool(workers: int) -> ProcessPool:
-    """The process-wide pool, kept warm across runs; resized when ``workers`` changes."""
+def get_process_pool(workers: int | None = None) -> ProcessPool:
+    """The process-wide pool, kept warm across runs; resized when ``workers`` changes
+    (``None``: kept as it is)."""
     return _WARM.get(workers)
