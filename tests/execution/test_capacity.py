@@ -114,3 +114,11 @@ def test_a_given_worker_count_is_kept_and_not_recorded_as_chosen(plate, tmp_path
     assert report.exit_code == 0
     assert report.executor["workers"] == 1
     assert "chosen" not in report.executor
+
+
+def test_a_second_run_in_one_process_keeps_the_warm_workers_of_the_first(plate, tmp_path):
+    first = run_plate(plate, "nuclei_count", tmp_path / "first", executor="processes")
+    second = run_plate(plate, "nuclei_count", tmp_path / "second", executor="processes")
+    assert first.exit_code == second.exit_code == 0
+    assert second.executor["chosen"] == first.executor["chosen"]
+    assert second.executor["pids"] == first.executor["pids"]  # no worker started or stopped
