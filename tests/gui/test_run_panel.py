@@ -123,6 +123,16 @@ def test_workers_stay_warm_across_runs_and_go_with_the_window(
     assert served[0] == served[1] and len(served[0]) == 1  # one worker served both runs
     (pid,) = served[0]
     assert alive(pid)
+    assert panel.workers.text() == "workers: 1"
+    panel.workers.setValue(0)  # auto: from the cores, the memory and the wells to run
+    assert panel.workers.text() == "workers: auto"
+    panel.out.setText(str(tmp_path / "auto"))
+    with qtbot.waitSignal(panel.run_finished, timeout=120_000):
+        qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    chosen = panel.report.executor["chosen"]
+    assert chosen["units"] == 3 and chosen["workers"] == min(3, chosen["cores"])
+    assert panel.report.executor["workers"] == chosen["workers"]
+    assert pid in panel.report.executor["pids"]  # the warm worker stays when the pool grows
     dock.preview.close()
     viewer.close()
     qtbot.waitUntil(lambda: not alive(pid), timeout=10_000)

@@ -64,7 +64,8 @@ def run_plate(
         Output folder: ``<plate>.ome.zarr``, ``measurements/``, ``measurements.csv``,
         ``wells.csv`` and ``run.json``.
     executor : {"processes", "serial", "dask"} or Executor
-        An executor object is used as it is, and not shut down.
+        An executor object is used, and not shut down; it keeps its workers unless
+        ``workers`` is ``"auto"``.
     workers : int or "auto", optional
         Worker processes (or local Dask workers). ``None`` or ``"auto"``: chosen from the
         usable cores, the available memory and the units' memory estimate
@@ -114,12 +115,12 @@ def run_plate(
     plate_path = Path(plate)
     own_executor = isinstance(executor, str)
     runner = None if own_executor else executor
-    # The worker count is chosen here unless given, or fixed by a Dask scheduler's workers.
+    # The worker count is chosen here unless given or fixed by a Dask scheduler's workers; an
+    # executor passed in keeps its workers unless ``workers="auto"`` asks for the choice.
     choose = (
-        own_executor
-        and executor != "serial"
-        and workers in (None, AUTO)
+        (executor if own_executor else executor.name) != "serial"
         and not (scheduler or scheduler_file)
+        and (workers == AUTO or (own_executor and workers is None))
     )
 
     def get_runner():

@@ -25,6 +25,7 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
+from napari_openhcs.execution.capacity import AUTO
 from napari_openhcs.execution.executors import ProcessExecutor
 from napari_openhcs.gui._heatmap import PlateHeatMap
 from napari_openhcs.vocabulary import WellStatus
@@ -53,6 +54,7 @@ class RunPanel(QGroupBox):
         self.viewer, self.session, self.get_pipeline = viewer, session, get_pipeline
         self.executor = None
         self._cancelled = False
+        self._auto = False
         self.worker = None
         self.report = None
         self.out = QLineEdit(placeholderText="Output folder (default: a new temporary folder)")
@@ -65,7 +67,11 @@ class RunPanel(QGroupBox):
             "Run again the wells an earlier run into this output folder finished "
             "(otherwise they are skipped and the run resumes)"
         )
-        self.workers = QSpinBox(minimum=1, maximum=64, value=2, prefix="workers: ")
+        self.workers = QSpinBox(minimum=0, maximum=64, value=0, prefix="workers: ")
+        self.workers.setSpecialValueText("workers: auto")  # 0: chosen by run_plate
+        self.workers.setToolTip(
+            "Worker processes; auto: as many as the cores, the memory and the wells to run allow"
+        )
         self.run_button = QPushButton("Run plate")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
@@ -125,8 +131,9 @@ class RunPanel(QGroupBox):
             wells = list(s.selected_wells) or ([s.well] if s.well else None)
         self._reset_table(wells or list(s.index.wells))
         self.progress.setValue(0)
-        workers = self.workers.value()
+        workers = self.workers.value() or None  # None: auto
         self.executor = ProcessExecutor(workers, pool=s.batch_pool.get(workers))
+        self._auto = workers is None
         self._cancelled = False
         self.worker = create_worker(
             self._run,
@@ -153,6 +160,7 @@ class RunPanel(QGroupBox):
             pipeline,
             out,
             executor=self.executor,
+            workers=AUTO if self._auto else None,
             wells=wells,
             overwrite=overwrite,
             progress=self.progress_event.emit,
