@@ -17,15 +17,7 @@ from typing import Any
 
 #: Leading columns of the long measurement format, in order.
 KEY_COLUMNS = (
-    "plate",
-    "well",
-    "row",
-    "column",
-    "site",
-    "timepoint",
-    "channel",
-    "intensity_channel",
-    "label",
+    "plate", "well", "row", "column", "site", "timepoint", "channel", "intensity_channel", "label"
 )
 
 
@@ -227,10 +219,8 @@ def measurement_summary(rows: list[dict]) -> dict[str, float]:
     out: dict[str, float] = {}
     for step, step_rows in by_step.items():
         out[f"{step}_count"] = len(step_rows)
-        own = {
-            str(r.get("intensity_channel", r.get("channel"))) == str(r.get("channel"))
-            for r in step_rows
-        }
+        own = {str(r.get("intensity_channel", r.get("channel"))) == str(r.get("channel"))
+               for r in step_rows}
         other = str(step_rows[0].get("intensity_channel"))
         intensity = "mean_intensity" if own == {True} else f"mean_intensity_ch{other}"
         for column, name in (("area", "mean_area"), ("mean_intensity", intensity)):
