@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from napari_openhcs import plates
 from napari_openhcs.errors import InputError
 from napari_openhcs.execution import records
 from napari_openhcs.execution.capacity import AUTO
@@ -24,7 +25,6 @@ from napari_openhcs.memory.devices import visible_gpus
 from napari_openhcs.pipeline import load_pipeline
 from napari_openhcs.pipeline.compiler import compile_pipeline
 from napari_openhcs.pipeline.units import OutputSpec
-from napari_openhcs.plates import open_plate
 from napari_openhcs.storage.ngff import check_shards
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def run_plate(
             if not hasattr(pipeline, "steps")
             else pipeline
         )
-        index = open_plate(plate_path)
+        index = plates.open_plate(plate_path)  # through the module: tests stand in for it
         pmap = records.read_plate_map(plate_map) if plate_map else None
         if out.resolve() == plate_path.resolve() or plate_path.resolve() in out.resolve().parents:
             raise InputError(
