@@ -1,10 +1,12 @@
-"""The words every layer shares: memory types, processing contracts, output kinds.
+"""The words every layer shares: memory types, processing contracts, output kinds, statuses.
 
 Defined once here, at the bottom (standard library only, no NumPy), so that ``memory/``,
 ``registry/`` (whose import stays NumPy-free) and the command line all use the same tuples.
 """
 
 from __future__ import annotations
+
+import enum
 
 #: Every memory type a function can declare, in a fixed order (the host's preference order).
 MEMORY_TYPES: tuple[str, ...] = ("numpy", "cupy", "torch", "pyclesperanto")
@@ -17,3 +19,50 @@ CONTRACTS: tuple[str, ...] = ("slice", "volume", "stack")
 
 #: What the first result of a function is.
 OUTPUT_KINDS: tuple[str, ...] = ("image", "labels", "mask")
+
+
+class TextEnum(str, enum.Enum):
+    """An enum whose members are their string values (in JSON, CSV and ``==``).
+
+    >>> WellStatus.DONE == "done", str(WellStatus.DONE), f"{WellStatus.NOT_RUN}"
+    (True, 'done', 'not run')
+    """
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class WellStatus(TextEnum):
+    """A well's status in ``run.json``, ``wells.csv`` and ``RunReport.wells``."""
+
+    PENDING = "pending"  # to run in this run, not finished yet
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # finished by an earlier run into the same folder, kept (events only)
+    MISSING = "missing"  # every site lacks an image plane: nothing computed
+    CANCELLED = "cancelled"  # the run was cancelled before the well finished
+    NOT_RUN = "not run"  # the run stopped on an error before the well finished
+
+
+#: Statuses of a well whose results are in the output.
+FINISHED_STATUSES: frozenset[WellStatus] = frozenset({WellStatus.DONE, WellStatus.SKIPPED})
+
+
+class UnitStatus(TextEnum):
+    """How a work unit ended; its progress event is ``unit_<status>`` (``event_kind``)."""
+
+    DONE = "done"
+    FAILED = "failed"
+
+    @classmethod
+    def of(cls, ok: bool) -> UnitStatus:
+        """``DONE`` for a unit that succeeded, ``FAILED`` otherwise."""
+        return cls.DONE if ok else cls.FAILED
+
+    @property
+    def event_kind(self) -> str:
+        """The progress event's ``kind``: ``"unit_done"`` or ``"unit_failed"``."""
+        return f"unit_{self.value}"
