@@ -10,7 +10,7 @@ def __getattr__(name: str) -> Any:
         from napari_openhcs.execution import run
 
         return getattr(run, name)
-    if name in ("make_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor"):
+    if name in ("make_executor", "Executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor"):
         from napari_openhcs.execution import executors
 
         return getattr(executors, name)
