@@ -9,31 +9,19 @@ API is loaded on first use::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from napari_openhcs.lazy import attach
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "fn": "napari_openhcs.registry",
-    "list_functions": "napari_openhcs.registry",
-    "Step": "napari_openhcs.pipeline",
-    "Pipeline": "napari_openhcs.pipeline",
-    "open_plate": "napari_openhcs.plates",
-    "run_plate": "napari_openhcs.execution",
-}
-
-__all__ = ["__version__", *_LAZY]
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'napari_openhcs' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__, _exported = attach(
+    __name__,
+    {
+        "fn": "napari_openhcs.registry",
+        "list_functions": "napari_openhcs.registry",
+        "Step": "napari_openhcs.pipeline",
+        "Pipeline": "napari_openhcs.pipeline",
+        "open_plate": "napari_openhcs.plates",
+        "run_plate": "napari_openhcs.execution",
+    },
+)
+__all__ = ["__version__", *_exported]

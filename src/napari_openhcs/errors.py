@@ -1,7 +1,8 @@
 """Exception types. Messages name what and where, so a biologist can act on them.
 
 The command line maps ``InputError`` (bad plate, pipeline or arguments, found before anything
-is written) to exit code 2 and ``RunError`` (stopped while running) to exit code 1.
+is written) to exit code 2, ``RunError`` (stopped while running) to exit code 1 and
+``Cancelled`` to 130.
 """
 
 from __future__ import annotations
@@ -60,3 +61,11 @@ def exit_code(call: Callable[[], int | None]) -> int:
     except KeyboardInterrupt:
         print("cancelled", file=sys.stderr)
         return 130
+
+
+class Cancelled(Exception):
+    """The run was cancelled; finished units were reported, the rest were not run.
+
+    Raised by every executor's ``run_units`` and ``call`` after ``cancel()``; not an
+    ``OpenHCSError``, since nothing went wrong.
+    """

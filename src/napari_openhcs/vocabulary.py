@@ -1,10 +1,13 @@
-"""The words every layer shares: memory types, contracts, output kinds, parameter values.
+"""The words every layer shares: memory types, contracts, output kinds, parameter values,
+statuses.
 
 Defined once here, at the bottom (standard library only, no NumPy), so that ``memory/``,
 ``registry/`` (whose import stays NumPy-free) and the command line all use the same tuples.
 """
 
 from __future__ import annotations
+
+import enum
 
 #: Every memory type a function can declare, in a fixed order (the host's preference order).
 MEMORY_TYPES: tuple[str, ...] = ("numpy", "cupy", "torch", "pyclesperanto")
@@ -72,3 +75,50 @@ def image_ref(value: object) -> dict | None:
     if channel is not None and (isinstance(channel, bool) or not isinstance(channel, (int, str))):
         return None
     return value
+
+
+class TextEnum(str, enum.Enum):
+    """An enum whose members are their string values (in JSON, CSV and ``==``).
+
+    >>> WellStatus.DONE == "done", str(WellStatus.DONE), f"{WellStatus.NOT_RUN}"
+    (True, 'done', 'not run')
+    """
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class WellStatus(TextEnum):
+    """A well's status in ``run.json``, ``wells.csv`` and ``RunReport.wells``."""
+
+    PENDING = "pending"  # to run in this run, not finished yet
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # finished by an earlier run into the same folder, kept (events only)
+    MISSING = "missing"  # every site lacks an image plane: nothing computed
+    CANCELLED = "cancelled"  # the run was cancelled before the well finished
+    NOT_RUN = "not run"  # the run stopped on an error before the well finished
+
+
+#: Statuses of a well whose results are in the output.
+FINISHED_STATUSES: frozenset[WellStatus] = frozenset({WellStatus.DONE, WellStatus.SKIPPED})
+
+
+class UnitStatus(TextEnum):
+    """How a work unit ended; its progress event is ``unit_<status>`` (``event_kind``)."""
+
+    DONE = "done"
+    FAILED = "failed"
+
+    @classmethod
+    def of(cls, ok: bool) -> UnitStatus:
+        """``DONE`` for a unit that succeeded, ``FAILED`` otherwise."""
+        return cls.DONE if ok else cls.FAILED
+
+    @property
+    def event_kind(self) -> str:
+        """The progress event's ``kind``: ``"unit_done"`` or ``"unit_failed"``."""
+        return f"unit_{self.value}"

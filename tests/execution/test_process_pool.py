@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from napari_openhcs.execution.processes import Cancelled, ProcessPool, WorkerCallError
+from napari_openhcs.errors import Cancelled
+from napari_openhcs.execution.processes import ProcessPool, WorkerCallError
 
 
 @pytest.fixture
@@ -109,3 +110,65 @@ def test_workers_that_cannot_start_fail_the_run_with_their_error(monkeypatch):
             p.call("os:getpid")
     finally:
         p.shutdown()
+
+
+def _wait_for_pids(pool, n, timeout=20):
+    deadline = time.monotonic() + timeout
+    while len(pool.pids) < n and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pool.pids
+
+
+def test_resize_keeps_the_warm_workers_and_starts_or_stops_the_difference(pool):
+    pool.call("os:getpid")
+    warm = set(_wait_for_pids(pool, 2))
+    pool.resize(1)
+    assert len(pool.pids) == 1 and set(pool.pids) <= warm
+    kept = pool.pids[0]
+    pool.resize(3)
+    assert len(_wait_for_pids(pool, 3)) == 3 and kept in pool.pids
+    assert pool.call("operator:add", 1, 2) == 3
+
+
+def test_workers_stopped_while_starting_are_not_start_failures():
+    p = ProcessPool(3)
+    try:
+        p.start()
+        started = p.pids
+        p.resize(1)  # two workers still importing are stopped at once
+        assert p.call("operator:mul", 6, 7) == 42  # no "fail to start" error
+        assert len(p.pids) == 1
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in started if pid not in p.pids):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        p.shutdown()
+
+
+def test_an_executor_of_its_own_is_shut_down_by_its_with_block():
+    from napari_openhcs.execution.executors import Executor, ProcessExecutor
+
+    with ProcessExecutor(1, warm=False) as ex:
+        assert isinstance(ex, Executor)
+        pid = ex.call("os:getpid")
+        assert ex.describe()["workers"] == 1
+    assert not _alive(pid)
+    assert ex.pool.closed
+
+
+def test_a_warm_pool_resizes_in_place_and_starts_again_after_shutdown():
+    from napari_openhcs.execution.processes import WarmPool
+
+    warm = WarmPool()
+    try:
+        pool = warm.get(2)
+        pool.call("os:getpid")
+        before = set(_wait_for_pids(pool, 2))
+        assert warm.get(1) is pool and len(pool.pids) == 1 and set(pool.pids) <= before
+        (pid,) = pool.pids
+        warm.shutdown()
+        assert pool.closed and warm.pids == [] and not _alive(pid)
+        assert warm.get(1) is not pool
+    finally:
+        warm.shutdown()

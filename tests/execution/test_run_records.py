@@ -73,12 +73,12 @@ def test_rerunning_a_finished_run_says_so_and_starts_no_worker(plate, tmp_path, 
     assert "0/0" not in proc.stdout + proc.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
 
-    from napari_openhcs.execution import executors
+    from napari_openhcs.execution import run
 
     def no_workers(*args, **kwargs):
         raise AssertionError("a finished run started an executor")
 
-    monkeypatch.setattr(executors, "make_executor", no_workers)
+    monkeypatch.setattr(run, "make_executor", no_workers)
     assert cli.main(["run", str(plate), "--pipeline", "nuclei_count", "--out", str(out)]) == 0
 
 

@@ -96,6 +96,48 @@ def test_cancel_mid_run_stops_the_workers(dock, qtbot, tmp_path):
     assert panel.run_button.isEnabled()
 
 
+def test_workers_stay_warm_across_runs_and_go_with_the_window(
+    make_napari_viewer, plate, qtbot, tmp_path
+):
+    import psutil
+
+    from napari_openhcs.pipeline import load_pipeline
+
+    def alive(pid):
+        return psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+
+    viewer = make_napari_viewer()
+    _, nav = viewer.window.add_plugin_dock_widget("napari-openhcs", "Plate")
+    _, dock = viewer.window.add_plugin_dock_widget("napari-openhcs", "Pipeline")
+    assert nav.open_path(plate)
+    dock.set_steps(load_pipeline("nuclei_count"))
+    panel = dock.run_panel
+    panel.workers.setValue(1)
+    served = []
+    for run in ("first", "second"):
+        panel.out.setText(str(tmp_path / run))
+        with qtbot.waitSignal(panel.run_finished, timeout=120_000):
+            qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+        assert panel.report.exit_code == 0
+        served.append(panel.report.executor["pids"])
+    assert served[0] == served[1] and len(served[0]) == 1  # one worker served both runs
+    (pid,) = served[0]
+    assert alive(pid)
+    assert panel.workers.text() == "workers: 1"
+    panel.workers.setValue(0)  # auto: from the cores, the memory and the wells to run
+    assert panel.workers.text() == "workers: auto"
+    panel.out.setText(str(tmp_path / "auto"))
+    with qtbot.waitSignal(panel.run_finished, timeout=120_000):
+        qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    chosen = panel.report.executor["chosen"]
+    assert chosen["units"] == 3 and chosen["workers"] == min(3, chosen["cores"])
+    assert panel.report.executor["workers"] == chosen["workers"]
+    assert pid in panel.report.executor["pids"]  # the warm worker stays when the pool grows
+    dock.preview.close()
+    viewer.close()
+    qtbot.waitUntil(lambda: not alive(pid), timeout=10_000)
+
+
 def test_open_results_shows_the_first_output_well_with_both_panels(
     make_napari_viewer, plate, tmp_path, monkeypatch
 ):

@@ -14,7 +14,7 @@ from napari_openhcs.errors import (
     UnknownFunctionError,
 )
 from napari_openhcs.pipeline import Pipeline, Step
-from napari_openhcs.pipeline.compiler import choose_workers, compile_pipeline
+from napari_openhcs.pipeline.compiler import compile_pipeline
 
 MAXP = "napari_openhcs.functions.max_projection"
 NORM = "napari_openhcs.functions.percentile_normalize"
@@ -149,12 +149,6 @@ def test_a_plate_step_reference_must_name_an_earlier_plate_step(tiny_index, tmp_
             tmp_path,
             Step((f"{plate_funcs}.divide_by", {"flatfield": {"plate_step": "flat"}})),
         )
-
-
-def test_choose_workers_is_bounded_by_units_cores_and_memory():
-    assert choose_workers(1) == 1
-    assert 1 <= choose_workers(1000) <= 1000
-    assert choose_workers(1000, mem_per_unit_estimate=10**18) == 1
 
 
 def test_a_partial_compile_stops_at_the_first_invalid_step_and_keeps_its_error(

@@ -107,7 +107,7 @@ def _add_executor_options(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="worker processes (default: one per CPU core)",
+        help="worker processes (default: chosen from the usable cores and memory)",
     )
 
 

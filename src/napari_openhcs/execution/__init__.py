@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from napari_openhcs.lazy import attach
 
+_RUN = "napari_openhcs.execution.run"
+_EXECUTORS = "napari_openhcs.execution.executors"
 
-def __getattr__(name: str) -> Any:
-    if name in ("run_plate", "RunReport"):
-        from napari_openhcs.execution import run
-
-        return getattr(run, name)
-    if name in ("make_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor"):
-        from napari_openhcs.execution import executors
-
-        return getattr(executors, name)
-    raise AttributeError(name)
-
-
+# Loaded on first use: a worker imports this package without the run machinery.
+__getattr__, __dir__, _exported = attach(
+    __name__,
+    {
+        "run_plate": _RUN,
+        "RunReport": _RUN,
+        "make_executor": _EXECUTORS,
+        "Executor": _EXECUTORS,
+        "SerialExecutor": _EXECUTORS,
+        "ProcessExecutor": _EXECUTORS,
+        "DaskExecutor": _EXECUTORS,
+    },
+)
 __all__ = ["run_plate", "RunReport", "make_executor"]

@@ -1,24 +1,35 @@
-"""Executors: ``serial``, ``processes`` and ``dask`` behind one interface.
+"""Executors: ``serial``, ``processes`` and ``dask`` behind one interface, ``Executor``.
 
 Every executor runs the same frozen work units with ``run_units(units, on_event, on_result)``
 and runs single plate-level calls with ``call("module:function", *args)``. Results and events
-are delivered in the calling thread.
+are delivered in the calling thread. An executor is a context manager: leaving the block shuts
+it down (``concurrent.futures.Executor`` is the model).
 """
 
 from __future__ import annotations
 
+import abc
 import importlib
 import logging
-import os
+import traceback
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
-from napari_openhcs.errors import InputError
-from napari_openhcs.pipeline.workunits import UnitError, UnitResult
+from napari_openhcs.errors import Cancelled, InputError
+from napari_openhcs.execution.capacity import AUTO, choose_workers
+from napari_openhcs.execution.events import unit_event
+from napari_openhcs.execution.processes import ProcessPool, get_process_pool
+from napari_openhcs.execution.unitrun import run_unit
+from napari_openhcs.pipeline.workunits import UnitError, UnitResult, WorkUnit
 
 log = logging.getLogger(__name__)
 
 EXECUTORS = ("serial", "processes", "dask")
+
+#: ``on_event`` receives progress events (dicts with ``kind``, ``well``, ``site``, ...).
+EventCallback = Callable[[dict], None]
+#: ``on_result`` receives each unit's result as it finishes.
+ResultCallback = Callable[[UnitResult], None]
 
 
 def _resolve(target: str) -> Callable:
@@ -26,7 +37,60 @@ def _resolve(target: str) -> Callable:
     return getattr(importlib.import_module(module_name), func_name)
 
 
-class SerialExecutor:
+class Executor(abc.ABC):
+    """What every executor offers: run units, run one call, cancel, resize, shut down.
+
+    ``run_units`` and ``call`` raise ``Cancelled`` once ``cancel()`` was called (from any
+    thread) during them. ``with make_executor(...) as ex:`` shuts the executor down at the end.
+    """
+
+    #: the name ``make_executor`` knows it by (and ``run.json`` records).
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def run_units(
+        self,
+        units: Iterable[WorkUnit],
+        on_event: EventCallback | None = None,
+        on_result: ResultCallback | None = None,
+        per_gpu_limit: int | None = None,
+    ) -> list[UnitResult]:
+        """Run every unit; returns their results in completion order.
+
+        A unit that fails (or whose worker dies) gives a failed ``UnitResult``; the others
+        still run. ``per_gpu_limit`` caps the units running at once on one GPU.
+        """
+
+    @abc.abstractmethod
+    def call(self, target: str, *args: Any) -> Any:
+        """Run ``module:function(*args)`` where the units run and return its result."""
+
+    def preload(self, modules: Iterable[str]) -> None:  # noqa: B027 - optional, no-op default
+        """Import these modules where units run, ahead of the units (hides import time)."""
+
+    def resize(self, workers: int) -> None:  # noqa: B027 - optional, no-op default
+        """Use ``workers`` workers from now on, where this executor chooses its workers."""
+
+    @abc.abstractmethod
+    def cancel(self) -> None:
+        """Stop the current ``run_units`` or ``call`` from any thread."""
+
+    @abc.abstractmethod
+    def shutdown(self) -> None:
+        """Release the workers this executor owns (a shared warm pool stays)."""
+
+    @abc.abstractmethod
+    def describe(self) -> dict:
+        """``executor`` name, ``workers`` and executor-specific details, for ``run.json``."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.shutdown()
+
+
+class SerialExecutor(Executor):
     """Runs every unit in this process, one after another (for debugging and previews)."""
 
     name = "serial"
@@ -35,9 +99,6 @@ class SerialExecutor:
         self._cancelled = False
 
     def run_units(self, units, on_event=None, on_result=None, per_gpu_limit=None):
-        from napari_openhcs.execution.processes import Cancelled
-        from napari_openhcs.execution.unitrun import run_unit
-
         self._cancelled = False
         results = []
         for unit in units:
@@ -52,30 +113,53 @@ class SerialExecutor:
     def call(self, target: str, *args: Any) -> Any:
         return _resolve(target)(*args)
 
-    def preload(self, modules: Iterable[str]) -> None:
-        pass
-
     def cancel(self) -> None:
         self._cancelled = True
 
-    def close(self) -> None:
+    def shutdown(self) -> None:
         pass
 
     def describe(self) -> dict:
         return {"executor": self.name, "workers": 1}
 
 
-class ProcessExecutor:
-    """Supervised spawn workers (the default); see ``execution.processes``."""
+class ProcessExecutor(Executor):
+    """Supervised spawn workers (the default); see ``execution.processes``.
+
+    Parameters
+    ----------
+    workers : int or "auto", optional
+        Worker processes; by default the warm pool as it is, or as many as the usable cores
+        (``run_plate`` then sizes them to the plan through ``resize``).
+    warm : bool
+        Use the process-wide pool kept warm across runs (``get_process_pool``); ``False``
+        starts workers of its own, stopped by ``shutdown``.
+    pool : ProcessPool, optional
+        Run on this pool (e.g. a napari window's warm pool), resized to ``workers`` when
+        given; ``shutdown`` leaves it running.
+    """
 
     name = "processes"
 
-    def __init__(self, workers: int | None = None, *, warm: bool = True) -> None:
-        from napari_openhcs.execution.processes import ProcessPool, get_process_pool
-
-        self.workers = workers or max(1, os.cpu_count() or 1)
-        self._owned = not warm
-        self.pool = ProcessPool(self.workers) if self._owned else get_process_pool(self.workers)
+    def __init__(
+        self,
+        workers: int | str | None = None,
+        *,
+        warm: bool = True,
+        pool: ProcessPool | None = None,
+    ) -> None:
+        if pool is not None:
+            self.workers = pool.size if workers in (None, AUTO) else int(workers)
+            if pool.size != self.workers:
+                pool.resize(self.workers)
+            self._owned, self.pool = False, pool
+        elif warm:
+            # Without a count, a warm pool is taken as it is: ``resize`` sizes it to the plan.
+            self.pool = get_process_pool(None if workers in (None, AUTO) else int(workers))
+            self.workers, self._owned = self.pool.size, False
+        else:
+            self.workers = choose_workers() if workers in (None, AUTO) else int(workers)
+            self.pool, self._owned = ProcessPool(self.workers), True
         self.pool.start()
 
     def run_units(self, units, on_event=None, on_result=None, per_gpu_limit=None):
@@ -87,10 +171,14 @@ class ProcessExecutor:
     def preload(self, modules: Iterable[str]) -> None:
         self.pool.preload(modules)
 
+    def resize(self, workers: int) -> None:
+        self.workers = workers
+        self.pool.resize(workers)
+
     def cancel(self) -> None:
         self.pool.cancel()
 
-    def close(self) -> None:
+    def shutdown(self) -> None:
         if self._owned:
             self.pool.shutdown()
 
@@ -103,7 +191,7 @@ class ProcessExecutor:
         }
 
 
-class DaskExecutor:
+class DaskExecutor(Executor):
     """Dask distributed: a scheduler address, a scheduler file, or a local cluster.
 
     GPUs are worker resources (``--resources GPU=1`` on ``dask worker``); a unit assigned a
@@ -115,13 +203,13 @@ class DaskExecutor:
 
     def __init__(
         self,
-        workers: int | None = None,
+        workers: int | str | None = None,
         *,
         scheduler: str | None = None,
         scheduler_file: str | None = None,
     ) -> None:
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client, LocalCluster  # lazy: heavy optional library
         except ImportError as exc:
             raise InputError(
                 "the dask executor needs the 'distributed' package: "
@@ -135,7 +223,7 @@ class DaskExecutor:
                 self.client = Client(scheduler, timeout="20s")
             else:
                 self._cluster = LocalCluster(
-                    n_workers=workers or max(1, os.cpu_count() or 1),
+                    n_workers=choose_workers() if workers in (None, AUTO) else int(workers),
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
@@ -151,9 +239,7 @@ class DaskExecutor:
         return any("GPU" in w.get("resources", {}) for w in info.get("workers", {}).values())
 
     def run_units(self, units, on_event=None, on_result=None, per_gpu_limit=None):
-        from distributed import as_completed
-
-        from napari_openhcs.execution.unitrun import run_unit
+        from distributed import as_completed  # lazy: heavy optional library
 
         units = list(units)
         use_gpu = self._gpu_resources()
@@ -180,8 +266,6 @@ class DaskExecutor:
             try:
                 result = future.result()
             except Exception as exc:  # noqa: BLE001 - becomes the unit's failure
-                import traceback
-
                 result = UnitResult(
                     well=unit.well,
                     site=unit.site,
@@ -196,14 +280,7 @@ class DaskExecutor:
                     ),
                 )
             if on_event is not None:
-                on_event(
-                    {
-                        "kind": "unit_done" if result.ok else "unit_failed",
-                        "well": unit.well,
-                        "site": unit.site,
-                        "error": None if result.ok else result.error.message,
-                    }
-                )
+                on_event(unit_event(result))
             results.append(result)
             if on_result is not None:
                 on_result(result)
@@ -212,15 +289,17 @@ class DaskExecutor:
     def call(self, target: str, *args: Any) -> Any:
         return self.client.submit(_call_target, target, args, pure=False).result()
 
-    def preload(self, modules: Iterable[str]) -> None:
-        pass
+    def resize(self, workers: int) -> None:
+        # Only a local cluster of our own is ours to scale; a scheduler's workers are not.
+        if self._cluster is not None:
+            self._cluster.scale(workers)
 
     def cancel(self) -> None:
         # No new tasks start; running ones finish.
         if self._futures:
             self.client.cancel(self._futures)
 
-    def close(self) -> None:
+    def shutdown(self) -> None:
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
@@ -240,12 +319,19 @@ def _call_target(target: str, args: tuple) -> Any:
 
 def make_executor(
     name: str = "processes",
-    workers: int | None = None,
+    workers: int | str | None = None,
     *,
     scheduler: str | None = None,
     scheduler_file: str | None = None,
-):
-    """Build an executor by name: ``serial``, ``processes`` or ``dask``."""
+) -> Executor:
+    """Build an executor by name: ``serial``, ``processes`` or ``dask``.
+
+    ``workers`` ``None`` or ``"auto"``: chosen from the usable cores (``execution.capacity``).
+
+    >>> with make_executor("serial") as ex:
+    ...     ex.call("operator:add", 2, 3)
+    5
+    """
     if name == "serial":
         return SerialExecutor()
     if name == "processes":

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from napari_openhcs.plates.index import ImageKey, PlateIndex
+from napari_openhcs.vocabulary import WellStatus
 from napari_openhcs.wells import well_sort_key
 
 #: Planes named in one console line before "and N more".
@@ -65,7 +66,11 @@ def warning_line(well: str, info: dict) -> str:
     """One console line for a well with missing planes."""
     planes = list(info.get("missing") or [])
     sites = ", ".join(str(s) for s in info.get("missing_sites") or [])
-    what = "not computed" if info.get("status") == "missing" else f"site(s) {sites} not computed"
+    what = (
+        "not computed"
+        if info.get("status") == WellStatus.MISSING
+        else f"site(s) {sites} not computed"
+    )
     shown = "; ".join(planes[:SHOWN_IN_A_LINE])
     if len(planes) > SHOWN_IN_A_LINE:
         shown += f"; and {len(planes) - SHOWN_IN_A_LINE} more (see run.json)"

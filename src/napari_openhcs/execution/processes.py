@@ -3,7 +3,8 @@
 Each worker is ``python -m napari_openhcs.execution.worker`` with pipes; the supervisor hands
 it one unit at a time. A worker that dies costs only the unit it held: that unit is reported
 failed and a fresh worker takes its place (a plain ``ProcessPoolExecutor`` breaks every pending
-future instead). Workers stay warm across runs in one process (``get_process_pool``).
+future instead). Workers stay warm across runs in one process (``get_process_pool``) or one
+napari window (a ``WarmPool`` of its own).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from napari_openhcs import envvars
-from napari_openhcs.errors import RunError
+from napari_openhcs.errors import Cancelled, RunError
+from napari_openhcs.execution.capacity import usable_cores
+from napari_openhcs.execution.events import unit_event
 from napari_openhcs.execution.protocol import read_frame, write_frame
 from napari_openhcs.pipeline.workunits import UnitError, UnitResult, WorkUnit
 
@@ -32,10 +35,6 @@ log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 3.0
 MAX_BOOT_FAILURES = 3
-
-
-class Cancelled(Exception):
-    """The run was cancelled; finished units were reported, the rest were not run."""
 
 
 class WorkerCallError(Exception):
@@ -49,6 +48,7 @@ class _Worker:
     job: Any = None
     started: float = field(default_factory=time.perf_counter)
     ready: bool = False
+    retired: bool = False  # stopped by ``resize``: its last messages are not news
     stderr_tail: deque = field(default_factory=lambda: deque(maxlen=30))
 
 
@@ -89,7 +89,8 @@ class ProcessPool:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.size = workers
-        self.threads_per_worker = threads_per_worker or max(1, (os.cpu_count() or 1) // workers)
+        self._threads_given = threads_per_worker
+        self.threads_per_worker = threads_per_worker or max(1, usable_cores() // workers)
         self._workers: list[_Worker] = []
         self._inbox: queue.Queue = queue.Queue()
         self._tokens = itertools.count()
@@ -107,6 +108,28 @@ class ProcessPool:
             self._workers = [w for w in self._workers if w.proc.poll() is None]
             while len(self._workers) < self.size:
                 self._workers.append(self._spawn())
+
+    def resize(self, workers: int) -> None:
+        """Keep ``workers`` workers from now on: more are started, surplus idle ones stopped
+        (those still starting first), and the ones that stay keep their warm imports."""
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        with self._lock:
+            self.size = workers
+            if not self._threads_given:
+                self.threads_per_worker = max(1, usable_cores() // workers)
+            alive = [w for w in self._workers if w.proc.poll() is None]
+            idle = sorted((w for w in alive if w.job is None), key=lambda w: w.ready)
+            surplus = idle[: max(0, len(alive) - workers)]
+            for worker in surplus:
+                worker.retired = True
+            self._workers = [w for w in self._workers if not w.retired]
+        for worker in surplus:
+            if worker.ready:
+                self._send(worker, ("stop",))
+            else:
+                worker.proc.terminate()  # still importing: no need to wait for it
+        self.start()
 
     def _spawn(self) -> _Worker:
         env = dict(os.environ)
@@ -201,14 +224,7 @@ class ProcessPool:
             )
             result = UnitResult(well=unit.well, site=unit.site, ok=False, error=error)
             if on_event is not None:
-                on_event(
-                    {
-                        "kind": "unit_failed",
-                        "well": unit.well,
-                        "site": unit.site,
-                        "error": error.message,
-                    }
-                )
+                on_event(unit_event(result))
             finish(job, result)
 
         self._drive(jobs, finish, on_message, on_death, per_gpu_limit)
@@ -249,6 +265,8 @@ class ProcessPool:
                 except queue.Empty:
                     continue
                 kind = message[0]
+                if worker.retired:
+                    continue
                 if kind == "ready":
                     worker.ready = True
                     self._boot_failures = 0
@@ -351,7 +369,13 @@ class ProcessPool:
 
     @property
     def pids(self) -> list[int]:
+        """The running workers' process ids."""
         return [w.proc.pid for w in self._workers if w.proc.poll() is None]
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``shutdown`` was called (the pool runs nothing more)."""
+        return self._closed
 
 
 def _terminate(procs: list[subprocess.Popen], grace: float = 0.0) -> None:
@@ -374,18 +398,50 @@ def _terminate(procs: list[subprocess.Popen], grace: float = 0.0) -> None:
             proc.wait()
 
 
-_POOL: ProcessPool | None = None
-_POOL_LOCK = threading.Lock()
+class WarmPool:
+    """One ``ProcessPool`` kept warm across runs, resized when the worker count changes.
+
+    A Python process has one (``get_process_pool``); each napari window has its own, shut
+    down when the window closes.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ProcessPool | None = None
+        self._lock = threading.Lock()
+
+    def get(self, workers: int | None = None) -> ProcessPool:
+        """The pool with ``workers`` workers (started on first use, or after ``shutdown``).
+
+        ``None``: the pool as it is, or one worker per usable core when there is none yet
+        (the caller resizes it once it knows better).
+        """
+        with self._lock:
+            if self._pool is None or self._pool.closed:
+                self._pool = ProcessPool(workers or usable_cores())
+                atexit.register(self._pool.shutdown)
+            elif workers is not None and self._pool.size != workers:
+                self._pool.resize(workers)
+            return self._pool
+
+    @property
+    def pids(self) -> list[int]:
+        """The running workers' process ids (none before the first ``get``)."""
+        pool = self._pool
+        return pool.pids if pool is not None else []
+
+    def shutdown(self) -> None:
+        """Stop the workers; a later ``get`` starts new ones."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            atexit.unregister(pool.shutdown)
+            pool.shutdown()
 
 
-def get_process_pool(workers: int) -> ProcessPool:
-    """The process-wide pool, kept warm across runs; resized when ``workers`` changes."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is not None and (_POOL.size != workers or _POOL._closed):
-            _POOL.shutdown()
-            _POOL = None
-        if _POOL is None:
-            _POOL = ProcessPool(workers)
-            atexit.register(_POOL.shutdown)
-        return _POOL
+_WARM = WarmPool()
+
+
+def get_process_pool(workers: int | None = None) -> ProcessPool:
+    """The process-wide pool, kept warm across runs; resized when ``workers`` changes
+    (``None``: kept as it is)."""
+    return _WARM.get(workers)

@@ -16,6 +16,7 @@ import sys
 import traceback
 
 from napari_openhcs import envvars
+from napari_openhcs.execution.protocol import read_frame, write_frame
 
 
 def serve(threads: int | None = None) -> int:
@@ -28,11 +29,10 @@ def serve(threads: int | None = None) -> int:
     proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
 
     if threads:
+        # lazy: the thread limits must be set before NumPy and the array libraries load
         from napari_openhcs.memory import limit_cpu_threads
 
         limit_cpu_threads(threads)
-
-    from napari_openhcs.execution.protocol import read_frame, write_frame
 
     write_frame(proto_out, ("ready", os.getpid()))
     while True:
@@ -61,6 +61,7 @@ def serve(threads: int | None = None) -> int:
             continue
         if kind == "unit":
             _, token, unit = message
+            # lazy: the worker says "ready" before the engine and its libraries load
             from napari_openhcs.execution.unitrun import run_unit
 
             def emit(event, _token=token):

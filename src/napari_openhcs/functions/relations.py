@@ -6,6 +6,7 @@ import numpy as np
 
 from napari_openhcs.functions._cellprofiler import labels_like
 from napari_openhcs.functions._stack import as_stack
+from napari_openhcs.functions.cellmeasure import measure_shape
 from napari_openhcs.memory.decorators import numpy
 from napari_openhcs.registry.declare import declare
 
@@ -59,8 +60,6 @@ def filter_objects(
     per_object = np.full(count + 1, np.nan)
     if values is None:
         import pyarrow as pa
-
-        from napari_openhcs.functions.cellmeasure import measure_shape
 
         # Objects are numbered across the stack, each within its plane.
         planes = [measure_shape(plane) for plane in stack if plane.any()]

@@ -112,6 +112,9 @@ class PipelineDock(QWidget):
         app = QApplication.instance()
         if app is not None:  # stop the preview process and any run when napari quits
             app.aboutToQuit.connect(self.shutdown)
+        # The window's batch workers go with the window (its docks are deleted with it).
+        session = self.session
+        self.destroyed.connect(lambda *_: session.shutdown_workers())
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
@@ -152,7 +155,7 @@ class PipelineDock(QWidget):
         win.resizeDocks([*column, dock], [*sizes, mine], Qt.Orientation.Vertical)
 
     def shutdown(self) -> None:
-        """Stop the preview worker process and cancel a running plate run."""
+        """Stop the preview worker process, a running plate run and the batch workers."""
         self.preview.close()
         self.run_panel.close_executor()
 

@@ -19,6 +19,8 @@ from typing import Any
 
 from qtpy.QtCore import QObject, QTimer, Signal
 
+from napari_openhcs.errors import Cancelled
+
 PREVIEW_PREFIX = "preview: "
 STALE = " (stale)"
 STALE_OPACITY = 0.35
@@ -26,8 +28,6 @@ TARGET = "napari_openhcs.execution.preview:run_preview"
 
 
 def _call(pool, args):
-    from napari_openhcs.execution.processes import Cancelled
-
     try:
         return pool.call(TARGET, *args)
     except Cancelled:

@@ -1,4 +1,8 @@
-"""Run the pipeline over the plate from a ``thread_worker`` driving the process executor."""
+"""Run the pipeline over the plate from a ``thread_worker`` driving the process executor.
+
+The workers are the session's warm pool: the window's runs share them, so only the first run
+waits for workers to start. A cancelled run stops them (busy ones are killed at once).
+"""
 
 from __future__ import annotations
 
@@ -21,10 +25,13 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
+from napari_openhcs.execution.capacity import AUTO
+from napari_openhcs.execution.executors import ProcessExecutor
 from napari_openhcs.gui._heatmap import PlateHeatMap
+from napari_openhcs.vocabulary import WellStatus
 
 #: how the table words a well's status from ``run_plate`` (others are shown as they are).
-STATUS_WORDS = {"pending": "queued", "skipped": "skipped (finished earlier)"}
+STATUS_WORDS = {WellStatus.PENDING: "queued", WellStatus.SKIPPED: "skipped (finished earlier)"}
 
 
 def dock_words(message: str) -> str:
@@ -46,6 +53,8 @@ class RunPanel(QGroupBox):
         super().__init__("Run plate")
         self.viewer, self.session, self.get_pipeline = viewer, session, get_pipeline
         self.executor = None
+        self._cancelled = False
+        self._auto = False
         self.worker = None
         self.report = None
         self.out = QLineEdit(placeholderText="Output folder (default: a new temporary folder)")
@@ -58,7 +67,11 @@ class RunPanel(QGroupBox):
             "Run again the wells an earlier run into this output folder finished "
             "(otherwise they are skipped and the run resumes)"
         )
-        self.workers = QSpinBox(minimum=1, maximum=64, value=2, prefix="workers: ")
+        self.workers = QSpinBox(minimum=0, maximum=64, value=0, prefix="workers: ")
+        self.workers.setSpecialValueText("workers: auto")  # 0: chosen by run_plate
+        self.workers.setToolTip(
+            "Worker processes; auto: as many as the cores, the memory and the wells to run allow"
+        )
         self.run_button = QPushButton("Run plate")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
@@ -100,8 +113,6 @@ class RunPanel(QGroupBox):
         from napari.qt.threading import create_worker
         from napari.utils.notifications import show_error
 
-        from napari_openhcs.execution.executors import ProcessExecutor
-
         s = self.session
         if self.running:
             return
@@ -120,7 +131,10 @@ class RunPanel(QGroupBox):
             wells = list(s.selected_wells) or ([s.well] if s.well else None)
         self._reset_table(wells or list(s.index.wells))
         self.progress.setValue(0)
-        self.executor = ProcessExecutor(self.workers.value(), warm=False)
+        workers = self.workers.value() or None  # None: auto
+        self.executor = ProcessExecutor(workers, pool=s.batch_pool.get(workers))
+        self._auto = workers is None
+        self._cancelled = False
         self.worker = create_worker(
             self._run,
             s.plate_path,
@@ -146,21 +160,25 @@ class RunPanel(QGroupBox):
             pipeline,
             out,
             executor=self.executor,
+            workers=AUTO if self._auto else None,
             wells=wells,
             overwrite=overwrite,
             progress=self.progress_event.emit,
         )
 
     def cancel(self) -> None:
-        """Stop the run: busy workers are killed; finished wells are kept."""
+        """Stop the run: its workers are stopped; finished wells are kept."""
         if self.executor is not None:
+            self._cancelled = True
             self.executor.cancel()
 
     def close_executor(self) -> None:
+        """Stop a running run and the session's batch workers (napari quits)."""
         self.cancel()
         if self.executor is not None:
-            self.executor.close()
+            self.executor.shutdown()
             self.executor = None
+        self.session.shutdown_workers()
 
     # -- main thread -----------------------------------------------------------------
     def _reset_table(self, wells: list[str]) -> None:
@@ -206,7 +224,7 @@ class RunPanel(QGroupBox):
             status = STATUS_WORDS.get(info["status"], info["status"])
             if well in earlier:
                 status = STATUS_WORDS["skipped"]
-            if report.cancelled and info["status"] == "pending":
+            if report.cancelled and info["status"] == WellStatus.PENDING:
                 status = "not run"
             self._set_status(well, status, info.get("error") or "")
         skipped = sorted(earlier)
@@ -220,7 +238,9 @@ class RunPanel(QGroupBox):
             info = report.wells[well]
             planes = ", ".join(info["missing"])
             status = (
-                "missing" if info["status"] == "missing" else f"{info['status']}, planes missing"
+                "missing"
+                if info["status"] == WellStatus.MISSING
+                else f"{info['status']}, planes missing"
             )
             self._set_status(well, status, f"image planes missing: {planes}")
         if incomplete:
@@ -247,8 +267,10 @@ class RunPanel(QGroupBox):
     def _on_finished(self) -> None:
         self.worker = None
         if self.executor is not None:
-            self.executor.close()
+            self.executor.shutdown()  # the warm workers stay, unless the run was cancelled
             self.executor = None
+        if self._cancelled:
+            self.session.shutdown_workers()
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.run_finished.emit(self.report)

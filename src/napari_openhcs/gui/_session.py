@@ -1,7 +1,8 @@
 """State shared by the Plate navigator and the Pipeline dock of one viewer.
 
 The open plate and the selected well/site/timepoint live here, so the preview and the run
-panel use what the navigator shows. Main thread only.
+panel use what the navigator shows; so do the batch workers, kept warm across the window's
+runs. Main thread only.
 """
 
 from __future__ import annotations
@@ -11,11 +12,18 @@ from typing import Any
 
 from qtpy.QtCore import QObject, Signal
 
+from napari_openhcs.execution.processes import WarmPool
+
 _SESSIONS: dict[int, tuple[weakref.ref, Session]] = {}
 
 
 class Session(QObject):
-    """The plate and selection of one viewer; emits when either changes."""
+    """The plate and selection of one viewer; emits when either changes.
+
+    ``batch_pool`` holds the window's batch workers: started by its first run, kept warm
+    for the next ones (resized when the worker count changes), stopped when the window
+    closes (``shutdown_workers``).
+    """
 
     plate_changed = Signal()
     selection_changed = Signal()
@@ -30,6 +38,7 @@ class Session(QObject):
         self.selected_wells: list[str] = []
         self.site: int | None = None
         self.timepoint: int | None = None
+        self.batch_pool = WarmPool()
 
     def set_plate(self, path: str, index: Any) -> None:
         """Make ``index`` (opened from ``path``) the current plate and select its first well."""
@@ -62,6 +71,10 @@ class Session(QObject):
     def select_wells(self, wells: list[str]) -> None:
         """Make ``wells`` the chosen wells (the current ``well`` stays the one shown)."""
         self.selected_wells = list(wells)
+
+    def shutdown_workers(self) -> None:
+        """Stop the batch workers (the next run starts new ones)."""
+        self.batch_pool.shutdown()
 
 
 def unwrap_viewer(viewer: Any) -> Any:

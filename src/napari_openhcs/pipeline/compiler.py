@@ -8,7 +8,6 @@ whole well; plate-scope steps become jobs run once before the units.
 
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -381,59 +380,6 @@ def _plate_jobs(
         )
         for step in plate_steps
     ]
-
-
-def available_memory_bytes() -> int | None:
-    """Available memory: psutil where installed, else ``/proc/meminfo``, else ``None``."""
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().available)
-    except ImportError:
-        pass
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
-def choose_workers(n_units: int, mem_per_unit_estimate: int | None = None) -> int:
-    """How many workers to start: at most the cores, the units, and what memory allows.
-
-    Parameters
-    ----------
-    n_units : int
-        Units to run (no more workers than units).
-    mem_per_unit_estimate : int, optional
-        Bytes one unit needs (e.g. ``unit_memory_estimate``); 70 % of available memory is used.
-
-    Examples
-    --------
-    >>> choose_workers(1)
-    1
-    """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    workers = max(1, min(cores or 1, n_units))
-    if mem_per_unit_estimate:
-        available = available_memory_bytes()
-        if available:
-            workers = max(1, min(workers, int(available * 0.7 // mem_per_unit_estimate)))
-    return workers
-
-
-def unit_memory_estimate(unit: WorkUnit, bytes_per_pixel: int = 4, copies: int = 4) -> int:
-    """Rough bytes a unit needs: its planes as float32, times a few working copies."""
-    from napari_openhcs.plates import read_plane
-
-    if not unit.images:
-        return 0
-    key, loc = unit.images[0]
-    plane = read_plane(unit.plate_format, loc)
-    return int(plane.size) * bytes_per_pixel * copies * len(unit.images)
 
 
 def describe_units(units: list[WorkUnit]) -> dict[str, Any]:

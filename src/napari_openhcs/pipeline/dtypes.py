@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_openhcs.errors import PipelineError
+
 RULES = ("keep", "plate")
 
 
 def check_output_dtype(rule: str) -> None:
     """Raise ``PipelineError`` unless ``rule`` is ``keep``, ``plate`` or a NumPy dtype name."""
-    from napari_openhcs.errors import PipelineError
 
     if rule in RULES:
         return

@@ -16,7 +16,7 @@ import numpy as np
 
 from napari_openhcs.errors import PlateError
 from napari_openhcs.plates.index import ImageKey, PlateIndex
-from napari_openhcs.wells import grid_holding, well_sort_key
+from napari_openhcs.wells import grid_holding, parse_well, well_sort_key
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +205,6 @@ def assemble_index(
 
 
 def _outside(well: str, rows: int, columns: int) -> bool:
-    from napari_openhcs.wells import parse_well
 
     parsed = parse_well(well)
     return parsed is not None and (parsed[0] > rows or parsed[1] > columns)

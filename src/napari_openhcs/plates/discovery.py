@@ -20,7 +20,10 @@ import numpy as np
 
 from napari_openhcs.errors import PlateError
 from napari_openhcs.plates.base import PlateHandler
+from napari_openhcs.plates.imagexpress import ImageXpressHandler
 from napari_openhcs.plates.index import PlateIndex
+from napari_openhcs.plates.omezarr import OmeZarrHandler
+from napari_openhcs.plates.operaphenix import OperaPhenixHandler
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +33,6 @@ _PLATE_FILES = ("index.xml", "index.idx.xml", "zarr.json", ".zattrs", ".zgroup")
 
 
 def _builtin_handlers() -> list[PlateHandler]:
-    from napari_openhcs.plates.imagexpress import ImageXpressHandler
-    from napari_openhcs.plates.omezarr import OmeZarrHandler
-    from napari_openhcs.plates.operaphenix import OperaPhenixHandler
-
     # Most specific first: zarr metadata, then a Harmony index, then ImageXpress names.
     return [OmeZarrHandler(), OperaPhenixHandler(), ImageXpressHandler()]
 

@@ -24,15 +24,14 @@ from napari_openhcs.wells import PLATE_GRIDS, grid_for, parse_well, plate_wells
 
 FORMATS = ("imagexpress", "operaphenix", "omezarr")
 DEFAULT_WELLS = ("A01", "A02", "B01", "B02")
-CHANNEL_NAMES = ("DAPI", "FITC", "TRITC", "Cy5", "Cy7")
 PIXEL_SIZE_UM = 0.65
 Z_STEP_UM = 2.0
-PLATE_NAME = "synthetic"
-
-
-def channel_name(channel: int) -> str:
-    """Display name of a synthetic channel (1-based)."""
-    return CHANNEL_NAMES[channel - 1] if channel <= len(CHANNEL_NAMES) else f"ch{channel}"
+# The plate's name and channel names are the layouts' (they write them into each format).
+PLATE_NAME, CHANNEL_NAMES, channel_name = (
+    layouts.PLATE_NAME,
+    layouts.CHANNEL_NAMES,
+    layouts.channel_name,
+)
 
 
 def _check_args(fmt, wells, plate, sites, channels, z, timepoints, size) -> tuple[list, tuple]:

@@ -35,10 +35,13 @@ _METAXPRESS_DESCRIPTION = (
 )
 
 
-def _names():
-    from napari_openhcs.plates.synthetic import PLATE_NAME, channel_name
+PLATE_NAME = "synthetic"
+CHANNEL_NAMES = ("DAPI", "FITC", "TRITC", "Cy5", "Cy7")
 
-    return PLATE_NAME, channel_name
+
+def channel_name(channel: int) -> str:
+    """Display name of a synthetic channel (1-based)."""
+    return CHANNEL_NAMES[channel - 1] if channel <= len(CHANNEL_NAMES) else f"ch{channel}"
 
 
 class _Layout:
@@ -62,7 +65,7 @@ class ImageXpressLayout(_Layout):
     """``synthetic.HTD`` and ``TimePoint_t/[ZStep_z/]synthetic_<well>[_s][_w].tif``."""
 
     def write_well(self, well: str, stacks: list[np.ndarray]) -> None:
-        name, _ = _names()
+        name = PLATE_NAME
         for s, stack in enumerate(stacks, start=1):
             for t in range(self.timepoints):
                 for c in range(self.channels):
@@ -81,7 +84,7 @@ class ImageXpressLayout(_Layout):
                         )
 
     def finish(self) -> None:
-        name, channel_name = _names()
+        name = PLATE_NAME
         rows, cols = self.grid
         chosen = {parse_well(w) for w in self.wells}
         xs = math.ceil(math.sqrt(self.sites))
@@ -132,7 +135,6 @@ class PhenixLayout(_Layout):
         self.entries: list[str] = []
 
     def write_well(self, well: str, stacks: list[np.ndarray]) -> None:
-        _, channel_name = _names()
         row, col = parse_well(well)
         field_side = self.size * _PIXEL_M
         for s, stack in enumerate(stacks, start=1):
@@ -158,7 +160,7 @@ class PhenixLayout(_Layout):
                         )
 
     def finish(self) -> None:
-        name, channel_name = _names()
+        name = PLATE_NAME
         rows, cols = self.grid
         wells = sorted(parse_well(w) for w in self.wells)
         maps = "".join(
@@ -199,7 +201,7 @@ class OmeZarrLayout(_Layout):
 
     def __init__(self, root, grid, wells, sites, channels, z, timepoints, size, **options):
         super().__init__(root, grid, wells, sites, channels, z, timepoints, size)
-        name, channel_name = _names()
+        name = PLATE_NAME
         self.channel_names = [channel_name(c) for c in range(1, channels + 1)]
         self.writer = OmeZarrPlateWriter(root, grid[0], grid[1], name=name, **options)
 

@@ -6,7 +6,9 @@ import importlib
 import importlib.util
 
 from napari_openhcs.registry.info import FunctionInfo
+from napari_openhcs.registry.libraries import skimage as sk
 from napari_openhcs.registry.libraries._common import dist_version, first_doc_line, log
+from napari_openhcs.registry.specs import param_specs
 
 LIBRARY = "cucim"
 
@@ -20,9 +22,8 @@ def discover() -> list[FunctionInfo]:
         raise ImportError("cuCIM is not installed")
     from dataclasses import replace
 
+    # lazy: memory imports NumPy; the registry imports this module without it
     from napari_openhcs.memory import memory_type_status
-    from napari_openhcs.registry.libraries import skimage as sk
-    from napari_openhcs.registry.specs import param_specs
 
     ok, reason = memory_type_status().get("cupy", (False, "CuPy is not usable"))
     infos = []

@@ -17,6 +17,7 @@ from napari_openhcs.registry.libraries._common import (
     info_from_declared,
     log,
 )
+from napari_openhcs.registry.specs import param_specs
 
 LIBRARY = "cupy"
 
@@ -65,6 +66,7 @@ def versions() -> dict[str, str]:
 
 
 def _status() -> tuple[bool, str]:
+    # lazy: memory imports NumPy; the registry imports this module without it
     from napari_openhcs.memory import memory_type_status
 
     return memory_type_status().get("cupy", (False, "CuPy is not usable"))
@@ -74,8 +76,6 @@ def discover() -> list[FunctionInfo]:
     if importlib.util.find_spec("cupy") is None:
         raise ImportError("CuPy is not installed (pip install 'napari-openhcs[gpu-cuda12]')")
     from dataclasses import replace
-
-    from napari_openhcs.registry.specs import param_specs
 
     ndimage = importlib.import_module("cupyx.scipy.ndimage")
     ok, reason = _status()

@@ -13,6 +13,7 @@ import importlib.util
 from napari_openhcs.registry.info import FunctionInfo
 from napari_openhcs.registry.libraries._common import dist_version, first_doc_line, log
 from napari_openhcs.registry.libraries._reviewed import read_reviewed, reviewed_info
+from napari_openhcs.registry.specs import param_specs
 
 LIBRARY = "pyclesperanto"
 NO_DEVICE = (
@@ -31,6 +32,7 @@ def versions() -> dict[str, str]:
 
 def device_status() -> tuple[bool, str]:
     """Whether pyclesperanto can run here, and why not."""
+    # lazy: memory imports NumPy; the registry imports this module without it
     from napari_openhcs.memory import memory_type_status
 
     ok, detail = memory_type_status().get("pyclesperanto", (False, ""))
@@ -42,7 +44,6 @@ def discover() -> list[FunctionInfo]:
         raise ImportError(
             "pyclesperanto is not installed (pip install 'napari-openhcs[clesperanto]')"
         )
-    from napari_openhcs.registry.specs import param_specs
 
     ok, reason = device_status()
     cle = importlib.import_module("pyclesperanto")

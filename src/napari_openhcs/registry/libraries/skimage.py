@@ -12,6 +12,7 @@ import importlib.util
 from napari_openhcs.registry.info import FunctionInfo
 from napari_openhcs.registry.libraries._common import dist_version, first_doc_line, log
 from napari_openhcs.registry.libraries._reviewed import ReviewedEntry, read_reviewed, reviewed_info
+from napari_openhcs.registry.specs import param_specs
 
 LIBRARY = "skimage"
 
@@ -26,7 +27,6 @@ def reviewed_entries() -> list[FunctionInfo]:
 
 
 def _info(entry: ReviewedEntry) -> FunctionInfo | None:
-    from napari_openhcs.registry.specs import param_specs
 
     module_name, _, name = entry.ref.rpartition(".")
     try:
