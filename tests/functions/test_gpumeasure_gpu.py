@@ -37,19 +37,22 @@ def _cle_measure(labels, intensity, **options):
     return cle_measure_cells(labels, intensity, **options)[1]
 
 
-BACKENDS = {"cupy": (_cupy_measure, 1e-9, 1e-12), "pyclesperanto": (_cle_measure, 1e-4, 1e-7)}
+BACKENDS = {
+    "cupy": (_cupy_measure, 1e-9, 1e-12, 1e-9),
+    "pyclesperanto": (_cle_measure, 1e-4, 1e-7, 2e-3),
+}
 
 
 @pytest.mark.parametrize("backend", sorted(BACKENDS))
 def test_gpu_matches_cp_measure_on_a_site_of_240_cells(backend):
-    measure, rtol, atol = BACKENDS[backend]
+    measure, rtol, atol, px = BACKENDS[backend]
     site = make_cells(1080, count=240, seed=0)
     for name, labels in (("Nuclei", site.nuclei), ("Cells", site.cells)):
         options = dict(compartment=name, channels=site.channels)
         _, cpu = measure_cells(labels[None], site.image, **options)
         gpu = measure(labels[None], site.image, **options)
         assert gpu.num_rows > 200
-        assert_matches_cpu(gpu, cpu, rtol=rtol, atol=atol)
+        assert_matches_cpu(gpu, cpu, rtol=rtol, atol=atol, pixels=px)
 
 
 def test_cupy_gives_what_the_same_code_gives_on_numpy():

@@ -9,7 +9,7 @@ module turns those into CellProfiler's features, the same names and definitions 
   ``labels_statistics`` (the successor of ``statistics_of_labelled_pixels``) on an OpenCL
   or CUDA device, in float32;
 - ``napari_openhcs.functions.cupy.measure_cells``: ``cupy.bincount`` sums and
-  ``cupyx.scipy.ndimage.minimum`` / ``maximum`` on an NVIDIA GPU, in float64
+  ``cupyx.scipy.ndimage.extrema`` on an NVIDIA GPU, in float64
   (:func:`array_statistics`, which runs the same code on NumPy and SciPy too).
 
 Pixels are scaled as CellProfiler scales them (uint8 / 255, uint16 / 65535, floats as
@@ -34,8 +34,9 @@ Where the GPU path differs (see docs/performance.md, "GPU measurements"):
   Zernike moments and Feret diameters of the size and shape family. Use ``measure_cells``
   (the CPU) for those, for the other families and for volumes (the GPU path is 2-D).
 - precision: the CuPy backend sums in float64 (equal to cp_measure within 1e-9 relative);
-  pyclesperanto sums in float32 (within 1e-4 relative for sums, means and standard
-  deviations; minima, maxima, areas and boxes are exact).
+  pyclesperanto sums in float32 (within 1e-4 relative for sums, means, standard deviations
+  and weighted centres, 2e-3 px for ``MassDisplacement``, a difference of two float32
+  positions; minima, maxima, areas and boxes are exact).
 - NaN pixels: cp_measure leaves them out of an object's statistics; here they make the
   object's intensity features NaN.
 - pyclesperanto's own shape descriptors, which CellProfiler does not have (its
@@ -283,8 +284,7 @@ def array_statistics(labels: Any, planes: list, xp: Any, ndi: Any) -> dict[str, 
 
     Sums, centroids and the two-pass variance come from ``xp.bincount`` in float64 (the
     pixels scaled first, as CellProfiler scales them); minima, maxima and the bounding box
-    from ``ndi.minimum`` / ``ndi.maximum``. Everything per object is moved to the host in
-    one transfer.
+    from ``ndi.extrema``. Everything per object is moved to the host in one transfer.
 
     Examples
     --------
@@ -310,15 +310,13 @@ def array_statistics(labels: Any, planes: list, xp: Any, ndi: Any) -> dict[str, 
     def per_object(weights):
         return xp.bincount(flat, weights=weights.ravel(), minlength=size)
 
-    rows = [
-        area,
-        xp.asarray(ndi.minimum(xx, labels, numbers), dtype=xp.float64),
-        xp.asarray(ndi.maximum(xx, labels, numbers), dtype=xp.float64),
-        xp.asarray(ndi.minimum(yy, labels, numbers), dtype=xp.float64),
-        xp.asarray(ndi.maximum(yy, labels, numbers), dtype=xp.float64),
-        per_object(xx)[numbers] / area,
-        per_object(yy)[numbers] / area,
-    ]
+    def extrema(values):
+        # One sort of the pixels by label and value gives both (ndimage.extrema).
+        low, high = ndi.extrema(values, labels, numbers)[:2]
+        return xp.asarray(low, dtype=xp.float64), xp.asarray(high, dtype=xp.float64)
+
+    rows = [area, *extrema(xx), *extrema(yy), per_object(xx)[numbers] / area]
+    rows.append(per_object(yy)[numbers] / area)
     safe = xp.maximum(counts, 1).astype(xp.float64)
     for plane in planes:
         p = plane.astype(xp.float64) / pixel_scale(plane.dtype)
@@ -330,8 +328,7 @@ def array_statistics(labels: Any, planes: list, xp: Any, ndi: Any) -> dict[str, 
             total,
             total / area,
             xp.sqrt(per_object(deviation * deviation)[numbers] / area),
-            xp.asarray(ndi.minimum(p, labels, numbers), dtype=xp.float64),
-            xp.asarray(ndi.maximum(p, labels, numbers), dtype=xp.float64),
+            *extrema(p),
             per_object(p * xx)[numbers] / nonzero,
             per_object(p * yy)[numbers] / nonzero,
         ]

@@ -39,8 +39,11 @@ CLESPERANTO_FEATURES = {
 
 
 def _take(array: Any, index: int) -> Any:
-    """Plane ``index`` of a 3-D pyclesperanto array, on the device."""
-    return cle.copy_slice(array, slice_index=int(index))
+    """Plane ``index`` of a 3-D pyclesperanto array, copied on the device (``array[i]``;
+    ``cle.copy_slice`` without an output array returns a 3-D array)."""
+    if array.shape[0] == 1 and index == 0:
+        return array  # labels_statistics measures a (1, y, x) array as one plane
+    return array[int(index)]
 
 
 def _column(stats: dict, key: str, rows: np.ndarray) -> np.ndarray:
