@@ -69,6 +69,12 @@ def test_hand_known_areas_boxes_and_intensities(backend):
     assert row["Nuclei_AreaShape_EquivalentDiameter"] == approx(
         [math.sqrt(48 / math.pi), math.sqrt(32 / math.pi)]
     )
+    if backend == "numpy":  # the CuPy code: axes from the variances 15/12 (x) and 8/12 (y)
+        assert row["Nuclei_AreaShape_MajorAxisLength"][0] == approx(4 * math.sqrt(15 / 12))
+        assert row["Nuclei_AreaShape_MinorAxisLength"][0] == approx(4 * math.sqrt(8 / 12))
+        assert row["Nuclei_AreaShape_Eccentricity"][0] == approx(math.sqrt(1 - 8 / 15))
+    else:  # labels_statistics has no second moments
+        assert "Nuclei_AreaShape_MajorAxisLength" not in row
     values = np.arange(1, 13) * 1000 / 65535
     assert row["Nuclei_Intensity_IntegratedIntensity_DNA"] == approx(
         [values.sum(), 8 * 6553 / 65535]

@@ -19,7 +19,9 @@ given). Features, with the CPU path's names (``<Compartment>_AreaShape_<F>``,
 - size and shape: ``Area``, ``BoundingBoxArea``, ``BoundingBoxMinimum_X/_Y``,
   ``BoundingBoxMaximum_X/_Y`` (one past the last pixel, as scikit-image and CellProfiler
   count), ``Center_X/_Y``, ``EquivalentDiameter`` (``sqrt(4 area / pi)``), ``Extent``
-  (area over bounding-box area);
+  (area over bounding-box area); with CuPy also ``MajorAxisLength``, ``MinorAxisLength``,
+  ``Eccentricity`` and ``Orientation`` (second central moments summed on the GPU, turned
+  into axes by cp_measure's own functions);
 - intensity, per channel: ``IntegratedIntensity``, ``MeanIntensity``, ``StdIntensity``
   (population standard deviation), ``MinIntensity``, ``MaxIntensity``,
   ``MassDisplacement`` (distance from the centroid to the intensity-weighted centre) and
@@ -30,8 +32,9 @@ Where the GPU path differs (see docs/performance.md, "GPU measurements"):
 
 - not computed: the quartiles, median and MAD, the edge intensities and
   ``Location_MaxIntensity_*`` of the intensity family; perimeter, form factor, solidity,
-  convex and filled areas, Euler number, axes, eccentricity, orientation, radii, moments,
-  Zernike moments and Feret diameters of the size and shape family. Use ``measure_cells``
+  convex and filled areas, Euler number, radii, moments, Zernike moments and Feret
+  diameters of the size and shape family (and, with pyclesperanto, the axes,
+  eccentricity and orientation). Use ``measure_cells``
   (the CPU) for those, for the other families and for volumes (the GPU path is 2-D).
 - precision: the CuPy backend sums in float64 (equal to cp_measure within 1e-9 relative);
   pyclesperanto sums in float32 (within 1e-4 relative for sums, means, standard deviations
@@ -98,6 +101,11 @@ INTENSITY_FEATURES = (
 #: What a backend returns for the objects of one plane: host float64 arrays, one value per
 #: object, under these keys (``numbers``: the labels; the box is inclusive here).
 SHAPE_KEYS = ("area", "min_x", "max_x", "min_y", "max_y", "center_x", "center_y")
+#: Optional (the CuPy backend): the second central moments, rows ``y`` first (``mu20`` is
+#: the sum of squared ``y`` deviations), from which cp_measure's own primitives derive the axes.
+MOMENT_KEYS = ("mu20", "mu11", "mu02")
+#: Size and shape features from the moments, with cp_measure's names and definitions.
+MOMENT_FEATURES = ("MajorAxisLength", "MinorAxisLength", "Eccentricity", "Orientation")
 #: Per channel: sum, mean, population std, min, max (scaled) and the intensity-weighted centre.
 CHANNEL_KEYS = ("sum", "mean", "std", "min", "max", "mass_x", "mass_y")
 
@@ -204,6 +212,8 @@ def feature_table(
             "EquivalentDiameter": np.sqrt(4.0 * s["area"] / math.pi),
             "Extent": s["area"] / box,
         }
+        if all(k in stats for k in MOMENT_KEYS):
+            shape.update(_axes(s["area"], *(stats[k] for k in MOMENT_KEYS)))
         features.update({f"AreaShape_{k}": v for k, v in shape.items()})
         features.update(stats.get("extra", {}))
     if "intensity" in families:
@@ -231,6 +241,24 @@ def feature_table(
         columns[f"{compartment}_{key}"] = np.asarray(values, dtype=np.float64).ravel()
     # Over the arrays' buffers: pa.table on NumPy arrays imports pandas (0.3 s per process).
     return tables.as_table(columns)
+
+
+def _axes(area, mu20, mu11, mu02) -> dict[str, np.ndarray]:
+    """Axis lengths, eccentricity and orientation (degrees) from the central moments, by
+    cp_measure's own functions (so the definitions are CellProfiler's exactly)."""
+    # cp_measure documents its primitives as imported from their modules (no public API).
+    from cp_measure.primitives._moments import axes_eccentricity_orientation, inertia_2d
+
+    central = np.zeros((np.size(area), 3, 3))
+    central[:, 0, 0] = area
+    central[:, 2, 0], central[:, 1, 1], central[:, 0, 2] = mu20, mu11, mu02
+    major, minor, eccentricity, orientation = axes_eccentricity_orientation(inertia_2d(central))
+    return {
+        "MajorAxisLength": major,
+        "MinorAxisLength": minor,
+        "Eccentricity": eccentricity,
+        "Orientation": orientation * (180 / np.pi),
+    }
 
 
 def measure_planes(
@@ -283,9 +311,9 @@ def array_statistics(labels: Any, planes: list, xp: Any, ndi: Any) -> dict[str, 
     """Per-object statistics of one label plane with an array library ``xp`` and its
     ``ndimage`` (CuPy with ``cupyx.scipy.ndimage``, or NumPy with ``scipy.ndimage``).
 
-    Sums, centroids and the two-pass variance come from ``xp.bincount`` in float64 (the
-    pixels scaled first, as CellProfiler scales them); minima, maxima and the bounding box
-    from ``ndi.extrema``. Everything per object is moved to the host in one transfer.
+    Sums, centroids, second central moments and the two-pass variance come from
+    ``xp.bincount`` in float64 (the pixels scaled first, as CellProfiler scales them);
+    minima, maxima and the bounding box from ``ndi.extrema``. Everything per object is moved to the host in one transfer.
 
     Examples
     --------
@@ -316,9 +344,13 @@ def array_statistics(labels: Any, planes: list, xp: Any, ndi: Any) -> dict[str, 
         low, high = ndi.extrema(values, labels, numbers)[:2]
         return xp.asarray(low, dtype=xp.float64), xp.asarray(high, dtype=xp.float64)
 
-    rows = [area, *extrema(xx), *extrema(yy), per_object(xx)[numbers] / area]
-    rows.append(per_object(yy)[numbers] / area)
     safe = xp.maximum(counts, 1).astype(xp.float64)
+    centre_x, centre_y = per_object(xx) / safe, per_object(yy) / safe
+    # Second central moments by centred sums (as cp_measure; raw moments would cancel).
+    dx, dy = xx.ravel() - centre_x[flat], yy.ravel() - centre_y[flat]
+    rows = [area, *extrema(xx), *extrema(yy), centre_x[numbers], centre_y[numbers]]
+    rows += [per_object(dy * dy)[numbers], per_object(dy * dx)[numbers]]
+    rows.append(per_object(dx * dx)[numbers])
     for plane in planes:
         p = plane.astype(xp.float64) / pixel_scale(plane.dtype)
         sums = per_object(p)
@@ -335,8 +367,9 @@ def array_statistics(labels: Any, planes: list, xp: Any, ndi: Any) -> dict[str, 
         ]
     values = _host(xp.stack(rows))
     stats: dict[str, Any] = {"numbers": _host(numbers).astype(np.int64)}
-    stats.update(zip(SHAPE_KEYS, values[: len(SHAPE_KEYS)], strict=True))
-    rest = values[len(SHAPE_KEYS) :]
+    keys = SHAPE_KEYS + MOMENT_KEYS
+    stats.update(zip(keys, values[: len(keys)], strict=True))
+    rest = values[len(keys) :]
     stats["channels"] = [
         dict(zip(CHANNEL_KEYS, rest[i : i + len(CHANNEL_KEYS)], strict=True))
         for i in range(0, len(rest), len(CHANNEL_KEYS))
