@@ -156,6 +156,27 @@ def test_a_dark_object_has_no_weighted_centre_as_in_cp_measure(backend):
 
 
 @pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_a_nan_pixel_makes_the_sums_nan_where_cp_measure_skips_it(backend):
+    labels, pixels = _rectangle_and_ell()
+    floats = pixels.astype(np.float32) / 65535
+    floats[2, 3] = np.nan  # inside object 2
+    _, cpu = measure_cells(labels[None], floats[None], channels=("DNA",))
+    gpu = BACKENDS[backend][0](labels[None], floats[None], channels=("DNA",))
+    for name in (
+        "IntegratedIntensity",
+        "MeanIntensity",
+        "StdIntensity",
+        "MassDisplacement",
+    ):
+        column = f"Cells_Intensity_{name}_DNA"
+        assert math.isnan(gpu.column(column)[0].as_py()), column
+        assert not math.isnan(cpu.column(column)[0].as_py()), column
+        assert gpu.column(column)[1].as_py() == pytest.approx(cpu.column(column)[1].as_py())
+    for axis in "XYZ":
+        assert math.isnan(gpu.column(f"Cells_Location_CenterMassIntensity_{axis}_DNA")[0].as_py())
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
 def test_no_objects_give_an_empty_table(backend):
     measure = BACKENDS[backend][0]
     table = measure(np.zeros((1, 16, 16), np.int32), np.ones((1, 16, 16), np.uint16))

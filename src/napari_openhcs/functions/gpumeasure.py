@@ -34,14 +34,15 @@ Where the GPU path differs (see docs/performance.md, "GPU measurements"):
   ``Location_MaxIntensity_*`` of the intensity family; perimeter, form factor, solidity,
   convex and filled areas, Euler number, radii, moments, Zernike moments and Feret
   diameters of the size and shape family (and, with pyclesperanto, the axes,
-  eccentricity and orientation). Use ``measure_cells``
-  (the CPU) for those, for the other families and for volumes (the GPU path is 2-D).
+  eccentricity and orientation). Use ``measure_cells`` (the CPU) for those, for the other
+  families and for volumes (the GPU path is 2-D).
 - precision: the CuPy backend sums in float64 (equal to cp_measure within 1e-9 relative);
   pyclesperanto sums in float32 (within 1e-4 relative for sums, means, standard deviations
   and weighted centres, 2e-3 px for ``MassDisplacement``, a difference of two float32
   positions; minima, maxima, areas and boxes are exact).
-- NaN pixels: cp_measure leaves them out of an object's statistics; here they make the
-  object's intensity features NaN.
+- NaN pixels: cp_measure leaves them out of an object's statistics; here an object holding
+  one gets NaN sums, means, standard deviations, weighted centres and mass displacement (its
+  minimum and maximum skip the NaN or return it, depending on the backend).
 - pyclesperanto's own shape descriptors, which CellProfiler does not have (its
   ``MeanRadius`` and ``MaximumRadius`` are distances to the object's edge, not to its
   centroid), are named ``<Compartment>_Clesperanto_<Feature>``: ``MeanDistanceToCentroid``,
@@ -234,7 +235,7 @@ def feature_table(
                 ),
                 "Location_CenterMassIntensity_X": mass_x,
                 "Location_CenterMassIntensity_Y": mass_y,
-                "Location_CenterMassIntensity_Z": np.where(valid, 0.0, np.nan),
+                "Location_CenterMassIntensity_Z": np.where(np.isnan(mass_x), np.nan, 0.0),
             }
             features.update({f"{k}_{name}": v for k, v in values.items()})
     for key, values in features.items():
