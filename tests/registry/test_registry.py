@@ -171,6 +171,26 @@ def test_same_versions_with_other_files_reuse_the_cache(tmp_path, monkeypatch):
         registry_catalog.clear()
 
 
+def test_another_checkout_of_the_package_does_not_reuse_this_ones_cache(tmp_path, monkeypatch):
+    # Two checkouts (or environments) with the same versions share ~/.cache/napari-openhcs;
+    # each must list its own functions, not those the other one cached.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    registry_catalog.clear()
+    try:
+        registry_catalog.load_index()
+        built = []
+        real_build = registry_catalog.build_index
+        monkeypatch.setattr(
+            registry_catalog, "build_index", lambda: built.append(1) or real_build()
+        )
+        monkeypatch.setattr(registry_catalog, "_PACKAGE", str(tmp_path / "other-checkout"))
+        registry_catalog.clear()
+        registry_catalog.load_index()
+        assert built == [1]
+    finally:
+        registry_catalog.clear()
+
+
 def test_missing_library_removes_its_functions_with_one_log_line(monkeypatch, caplog):
     from napari_openhcs.registry.libraries import pyclesperanto as cle_lib
 

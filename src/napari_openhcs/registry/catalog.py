@@ -1,7 +1,8 @@
 """The registry's catalog: every known function's ``FunctionInfo``, built once, cached on disk.
 
 The cache file lives in ``$XDG_CACHE_HOME/napari-openhcs/`` (``~/.cache`` by default) and is
-keyed by the versions of napari-openhcs and of each library, the installed function packages,
+keyed by the versions of napari-openhcs and of each library, where this copy of the package
+lives, the installed function packages,
 and a cheap device signature (``/dev/nvidia*`` and the OpenCL ICD files present, plus
 ``CUDA_VISIBLE_DEVICES`` and ``OCL_ICD_VENDORS``), so computing the key imports no library.
 A changed key or a corrupt file rebuilds it; ``NAPARI_OPENHCS_DISABLE_REGISTRY_CACHE=1`` turns the
@@ -37,6 +38,10 @@ log = logging.getLogger("napari_openhcs.registry")
 LIBRARY_MODULES = ("own", "skimage", "pyclesperanto", "torch", "cupy", "cucim", "entrypoints")
 CACHE_FORMAT = 2
 
+#: Where this copy of the package lives: two checkouts or environments with the same versions
+#: share the cache folder, and each must read its own functions, not the other's.
+_PACKAGE = str(Path(__file__).resolve().parents[1])
+
 _lock = threading.RLock()
 _index: dict[str, FunctionInfo] | None = None
 
@@ -58,7 +63,7 @@ def device_signature() -> dict:
 
 def cache_key() -> str:
     """A hash of everything the index depends on (versions, plugins, devices)."""
-    parts: dict = {"format": CACHE_FORMAT, "devices": device_signature()}
+    parts: dict = {"format": CACHE_FORMAT, "devices": device_signature(), "package": _PACKAGE}
     for name in LIBRARY_MODULES:
         try:
             parts[name] = _library_module(name).versions()
@@ -88,6 +93,7 @@ def fingerprint() -> str:
         "format": CACHE_FORMAT,
         "devices": device_signature(),
         "dists": installed_distributions(),
+        "package": _PACKAGE,
     }
     blob = json.dumps(parts, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:24]

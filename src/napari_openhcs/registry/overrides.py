@@ -110,6 +110,8 @@ OVERRIDES: dict[str, dict[str, dict | None]] = {
         "min_diameter": _f(10.0, 1.0, 1000.0),
         "max_diameter": _f(40.0, 1.0, 10000.0),
         "min_seed_distance": _i(0, 0, 500),
+        # None: CellProfiler's automatic size, 2.35 * min_diameter / 3.5
+        "smoothing_filter_size": {"annotation": "float", "optional": True, "bounds": (0.0, 500.0)},
     },
     "napari_openhcs.functions.identify_secondary_objects": {
         "regularization": _f(0.05, 0.0, 1000.0),
