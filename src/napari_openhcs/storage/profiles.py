@@ -15,6 +15,7 @@ cell's own number wherever that nucleus or cytoplasm exists.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -40,7 +41,7 @@ def single_cell_table(
     *,
     plate: str,
     well: str,
-    site: int,
+    site: int | None,
     rows: str = "Cells",
 ) -> pa.Table:
     """Join one site's per-compartment measurements into one row per ``rows`` object.
@@ -51,7 +52,8 @@ def single_cell_table(
         ``{"Nuclei": ..., "Cells": ..., "Cytoplasm": ...}``, each with ``ObjectNumber`` and
         features named with that compartment's prefix (``measure_cells`` tables).
     plate, well, site
-        Where the site is: plate name, well (``B03``) and site number.
+        Where the site is: plate name, well (``B03``) and site number (``None``: a null
+        ``Metadata_Site``, for objects of a whole well's stacked sites).
     rows : str
         The compartment whose objects are the rows (``Cells``; a pipeline without cells
         uses its primary objects).
@@ -78,7 +80,10 @@ def single_cell_table(
     columns: dict[str, pa.Array] = {
         "Metadata_Plate": pa.array([plate] * n, pa.string()),
         "Metadata_Well": pa.array([well] * n, pa.string()),
-        "Metadata_Site": pa.array(np.full(n, int(site), dtype=np.int64)),
+        "Metadata_Site": pa.array(
+            np.full(n, 0 if site is None else int(site), dtype=np.int64),
+            mask=np.full(n, site is None),
+        ),
         "Metadata_ObjectNumber": pa.array(numbers),
     }
     present = {
@@ -110,10 +115,12 @@ def well_profiles(
     *,
     strata: Sequence[str] = ("Metadata_Plate", "Metadata_Well"),
     operation: str = "median",
+    compartments: Sequence[str] = ("Cells", "Cytoplasm", "Nuclei"),
 ) -> pa.Table:
     """Per-well profiles: the median (or mean) of every feature over the well's cells, and
     ``Metadata_Object_Count``, one row per well in sorted order (as pycytominer's
-    ``aggregate`` gives them). Nulls are skipped.
+    ``aggregate`` gives them). Nulls are skipped (a feature null in every cell of a well is
+    null, NaN, there). ``compartments`` are the feature prefixes (``feature_columns``).
 
     Examples
     --------
@@ -133,8 +140,10 @@ def well_profiles(
     columns: dict[str, list | np.ndarray] = {
         s: [key[j] for key in ordered] for j, s in enumerate(strata)
     }
-    for name in feature_columns(single_cells):
+    for name in feature_columns(single_cells, compartments):
         values = single_cells.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
-        columns[name] = np.array([reduce(values[groups[key]]) for key in ordered])
+        with warnings.catch_warnings():  # an all-NaN group is NaN, said once in the docstring
+            warnings.simplefilter("ignore", RuntimeWarning)
+            columns[name] = np.array([reduce(values[groups[key]]) for key in ordered])
     columns["Metadata_Object_Count"] = np.array([len(groups[k]) for k in ordered], np.int64)
     return pa.table(columns)
