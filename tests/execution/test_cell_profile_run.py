@@ -210,3 +210,13 @@ def test_a_resumed_run_equals_a_clean_one(plate, serial, tmp_path):
     assert report.exit_code == 0 and report.earlier == {"A02"}
     _assert_same_tables(_tables(out), _tables(serial))
     assert_same_outputs(snapshot(out), snapshot(serial))
+
+
+def test_a_plate_without_the_cytoplasm_channel_is_refused_before_any_pixel_is_read(tmp_path):
+    from napari_openhcs.errors import PipelineError
+    from napari_openhcs.plates.synthetic import write_plate
+
+    one_channel = write_plate(tmp_path / "plate", wells=["A01"], sites=1, channels=1, size=32)
+    with pytest.raises(PipelineError, match="asks for channel 2, which the plate does not have"):
+        run_plate(one_channel, "cell_profile", tmp_path / "out", executor="serial")
+    assert not (tmp_path / "out").exists()
