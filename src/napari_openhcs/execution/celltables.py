@@ -211,16 +211,20 @@ def read_well_table(out: Path, kind: str, well: str) -> pa.Table | None:
 
 def merge_tables(out: Path, wells: Iterable[str]) -> dict[str, pa.Table | None]:
     """Merge the per-well tables of ``wells`` into ``<out>/single_cell`` and ``<out>/image``
-    (``.parquet`` and ``.csv``); returns the merged tables (``None`` for a kind no well has)."""
+    (``.parquet`` and ``.csv``); returns the merged tables (``None`` for a kind no well has,
+    whose plate files are removed)."""
     out = Path(out)
     merged: dict[str, pa.Table | None] = {}
     for kind in TABLE_KINDS:
         found = [read_well_table(out, kind, well) for well in sorted(wells)]
         table = tables.concat(t for t in found if t is not None)
         merged[kind] = table
-        if table is not None:
-            tables.write_parquet(table, out / f"{kind}.parquet")
-            tables.write_csv(table, out / f"{kind}.csv")
+        if table is None:  # none now: an earlier run's plate table would be stale
+            (out / f"{kind}.csv").unlink(missing_ok=True)
+            (out / f"{kind}.parquet").unlink(missing_ok=True)
+            continue
+        tables.write_parquet(table, out / f"{kind}.parquet")
+        tables.write_csv(table, out / f"{kind}.csv")
     return merged
 
 
