@@ -46,8 +46,14 @@ def _flatten(obj, prefix=""):
         yield prefix[:-1], float(obj)
 
 
+def _leaf_name(key: str) -> str:
+    """The last part of a flattened key that is not a list index (``runs.x.wall.0`` -> wall)."""
+    parts = [p for p in key.split(".") if not p.isdigit()]
+    return parts[-1] if parts else key
+
+
 def _timed_keys(flat: dict[str, float]) -> dict[str, float]:
-    return {k: v for k, v in flat.items() if any(w in k.rsplit(".", 1)[-1] for w in TIME_WORDS)}
+    return {k: v for k, v in flat.items() if any(w in _leaf_name(k) for w in TIME_WORDS)}
 
 
 def run_once(tree: Path, script: str, result: str, args: list[str]) -> dict[str, float]:

@@ -144,3 +144,46 @@ def test_csv_text_of_random_wide_tables_is_the_row_by_row_writers():
     table = tables.as_table(columns)
     expected = _dictwriter_text({k: table.column(k).to_pylist() for k in table.column_names})
     assert tables.csv_text(table) == expected
+
+
+def test_numpy_columns_and_constants_keep_their_values_and_types():
+    columns = {
+        "i": np.array([1, -2, 3], dtype=np.int32),
+        "u": np.array([1, 2, 3], dtype=np.uint16),
+        "f": np.array([0.5, np.nan, 2.0]),
+        "b": np.array([True, False, True]),
+        "strided": np.arange(6, dtype=np.int64)[::2],
+    }
+    table = tables.as_table(columns)
+    for name, values in columns.items():
+        assert table.column(name).type == pa.array(values).type
+        assert table.column(name).to_pylist() == pa.array(values).to_pylist() or name == "f"
+    assert np.isnan(table.column("f").to_pylist()[1])
+    for value in ("A01", 7, 2.5, True):
+        assert tables.constant(value, 3).equals(pa.repeat(pa.scalar(value), 3))
+    assert tables.numeric_values(tables.as_table({"a": [1, None, 3]}).column("a")).tolist() == [
+        1,
+        3,
+    ]
+    sliced = tables.as_table({"a": np.arange(10.0)}).column("a").slice(3, 4)
+    assert tables.numeric_values(sliced).tolist() == [3.0, 4.0, 5.0, 6.0]
+
+
+def test_the_table_path_does_not_import_pandas(tmp_path):
+    # pyarrow's conversions import pandas on first use (~0.3 s in every worker and the main
+    # process); the table path from a function's NumPy columns to the merged file avoids them.
+    code = f"""
+import sys
+import numpy as np
+from napari_openhcs import tables
+from napari_openhcs.execution import records
+t = tables.as_table({{"label": np.arange(1, 4), "area": np.array([3.0, 4.0, 5.0])}})
+t = tables.prepend_columns(t, {{"plate": "p", "well": "A01", "site": 1, "label": None}})
+t = tables.concat([t, tables.concat_planes([t])])
+records.measurement_summary(t.append_column("step", tables.constant("nuclei", t.num_rows)))
+tables.write_parquet(t, {str(tmp_path / "t.parquet")!r})
+tables.write_csv(tables.read_table({str(tmp_path / "t.parquet")!r}), {str(tmp_path / "t.csv")!r})
+print("pandas" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

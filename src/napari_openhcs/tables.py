@@ -89,16 +89,97 @@ def _column(values: Any, n: int) -> pa.Array:
     import pyarrow as pa  # lazy: see as_table
 
     if not _is_column(values):
-        values = [_plain(values)] * n
+        return constant(_plain(values), n)
     if hasattr(values, "get"):  # a CuPy array: to the host
         values = values.get()
-    try:
-        array = pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed kinds, e.g. ints and strings
-        array = pa.array([None if v is None else str(v) for v in _plain_list(values)])
+    array = _from_numpy(values)
+    if array is None:
+        try:
+            array = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed kinds, e.g. ints and strings
+            array = pa.array([None if v is None else str(v) for v in _plain_list(values)])
     if len(array) < n:
         array = pa.concat_arrays([array, pa.nulls(n - len(array), array.type)])
     return array
+
+
+# pyarrow's conversions from Python and NumPy (``pa.array``, ``pa.scalar``, ``to_numpy``) import
+# pandas on their first call, about 0.3 s in every process (the main one and each worker). The
+# table path's own columns are 1-D NumPy arrays and constants, so it builds and reads those
+# over their buffers instead; anything else still goes through ``pa.array``.
+_NUMPY_KINDS = "iuf"
+_ARROW_TO_NUMPY = {
+    "int8": "i1",
+    "int16": "i2",
+    "int32": "i4",
+    "int64": "i8",
+    "uint8": "u1",
+    "uint16": "u2",
+    "uint32": "u4",
+    "uint64": "u8",
+    "halffloat": "f2",
+    "float": "f4",
+    "double": "f8",
+}
+
+
+def _from_numpy(values: Any) -> pa.Array | None:
+    """A pyarrow array over a 1-D numeric or boolean NumPy array, or ``None`` for others.
+
+    NaN stays NaN (not null), as ``pa.array`` keeps it for NumPy input.
+    """
+    import numpy as np  # lazy: this module is imported with NumPy-free callers
+    import pyarrow as pa  # lazy: see as_table
+
+    if not isinstance(values, np.ndarray) or values.ndim != 1:
+        return None
+    kind = values.dtype.kind
+    if kind == "b":
+        bits = np.packbits(values, bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
+    if kind not in _NUMPY_KINDS or not values.dtype.isnative:
+        return None
+    values = np.ascontiguousarray(values)
+    arrow_type = pa.from_numpy_dtype(values.dtype)
+    return pa.Array.from_buffers(arrow_type, len(values), [None, pa.py_buffer(values)])
+
+
+def numeric_values(column: Any) -> Any:
+    """The non-null values of a numeric or boolean column as one NumPy array, else ``None``.
+
+    Examples
+    --------
+    >>> numeric_values(as_table({"a": [1, None, 3]}).column("a")).tolist()
+    [1, 3]
+    >>> numeric_values(as_table({"a": ["x"]}).column("a")) is None
+    True
+    """
+    import numpy as np  # lazy: see _from_numpy
+    import pyarrow as pa  # lazy: see as_table
+
+    kind = column.type
+    boolean = pa.types.is_boolean(kind)
+    if not boolean and str(kind) not in _ARROW_TO_NUMPY:
+        return None
+    chunks = column.chunks if hasattr(column, "chunks") else [column]
+    parts = []
+    for chunk in chunks:
+        n, offset = len(chunk), chunk.offset
+        validity, data = chunk.buffers()[:2]
+        if data is None:
+            continue
+        if boolean:
+            raw = np.frombuffer(data, dtype=np.uint8)
+            values = np.unpackbits(raw, bitorder="little")[offset : offset + n].astype(bool)
+        else:
+            values = np.frombuffer(data, dtype=_ARROW_TO_NUMPY[str(kind)])[offset : offset + n]
+        if validity is not None and chunk.null_count:
+            valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+            values = values[valid[offset : offset + n].astype(bool)]
+        parts.append(values)
+    if not parts:
+        return np.zeros(0)
+    return np.concatenate(parts)
 
 
 def _plain(value: Any) -> Any:
@@ -193,11 +274,22 @@ def constant(value: Any, n: int) -> pa.Array:
     >>> constant("A01", 2).to_pylist(), constant(None, 1).type
     (['A01', 'A01'], DataType(null))
     """
+    import numpy as np  # lazy: see _from_numpy
     import pyarrow as pa  # lazy: see as_table
 
     if value is None:
         return pa.nulls(n)
-    return pa.repeat(pa.scalar(_plain(value)), n)
+    value = _plain(value)
+    if isinstance(value, str):  # offsets and bytes of n copies, built directly
+        data = value.encode()
+        offsets = np.arange(n + 1, dtype=np.int32) * len(data)
+        return pa.Array.from_buffers(
+            pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data * n)]
+        )
+    if isinstance(value, (bool, int, float)):
+        kind = bool if isinstance(value, bool) else np.int64 if isinstance(value, int) else float
+        return _from_numpy(np.full(n, value, dtype=kind))
+    return pa.repeat(pa.scalar(value), n)
 
 
 def concat_planes(tables: Sequence[Any]) -> pa.Table:
@@ -208,12 +300,11 @@ def concat_planes(tables: Sequence[Any]) -> pa.Table:
     >>> concat_planes([{"area": [3]}, {"area": [4, 5]}]).to_pydict()
     {'plane': [0, 1, 1], 'area': [3, 4, 5]}
     """
-    import pyarrow as pa  # lazy: see as_table
 
     parts = []
     for index, table in enumerate(tables):
         table = as_table(table)
-        plane = pa.repeat(pa.scalar(index, pa.int64()), table.num_rows)
+        plane = constant(index, table.num_rows)
         if "plane" in table.column_names:
             table = table.drop_columns(["plane"])
         parts.append(table.add_column(0, "plane", plane))
@@ -269,7 +360,8 @@ def read_table(path: str | os.PathLike) -> pa.Table:
     """A Parquet file written by :func:`write_parquet`, with its column types."""
     import pyarrow.parquet as pq  # lazy: see as_table
 
-    return pq.read_table(path)
+    with pq.ParquetFile(path) as file:  # not pq.read_table: its dataset layer imports pandas
+        return file.read()
 
 
 def read_csv(path: str | os.PathLike) -> pa.Table:

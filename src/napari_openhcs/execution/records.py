@@ -253,8 +253,10 @@ def _numbers(table: pa.Table, column: str, rows: list[int]) -> np.ndarray:
     """The non-null numeric values of ``column`` in ``rows`` (none for a text column)."""
     if column not in table.column_names:
         return np.zeros(0)
-    picked = table.column(column).take(rows).drop_null()
-    kind = picked.type
-    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)):
-        return np.zeros(0)
-    return np.asarray(picked.to_numpy())
+    picked = table.column(column).take(_indices(rows))
+    values = tables.numeric_values(picked)
+    return np.zeros(0) if values is None else values
+
+
+def _indices(rows: list[int]):
+    return tables.as_table({"i": np.asarray(rows, dtype=np.int64)}).column("i")
