@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from napari_openhcs import tables
 from napari_openhcs.pipeline.workunits import CompiledStep, WorkUnit, chain_pairs
@@ -100,7 +101,7 @@ def step_compartments(step: CompiledStep, table: Any, channel: Any = None) -> li
         own = [(name, table.column_names)]
     else:
         return []
-    if len(numbers) != len(np.unique(numbers.to_numpy())):
+    if len(numbers) != len(pc.unique(numbers)):
         return []
     return [
         (comp, pa.table({"ObjectNumber": numbers, **{n: table.column(n) for n in columns}}))
@@ -113,12 +114,14 @@ def _join(parts: list[pa.Table]) -> pa.Table:
     tables share keeps the first table's values."""
     if len(parts) == 1:
         return parts[0]
-    numbers = np.unique(np.concatenate([p.column("ObjectNumber").to_numpy() for p in parts]))
-    columns: dict[str, Any] = {"ObjectNumber": pa.array(numbers, pa.int64())}
+    numbers = np.unique(
+        np.concatenate([tables.numeric_values(p.column("ObjectNumber")) for p in parts])
+    )
+    wanted = tables.as_table({"n": numbers.astype(np.int64)}).column("n").combine_chunks()
+    columns: dict[str, Any] = {"ObjectNumber": wanted}
     for part in parts:
-        own = part.column("ObjectNumber").to_numpy()
-        index = {int(n): i for i, n in enumerate(own)}
-        take = pa.array([index.get(int(n)) for n in numbers], pa.int64())
+        own = part.column("ObjectNumber").combine_chunks()
+        take = pc.index_in(wanted, value_set=own)  # null where this table lacks the object
         for name in part.column_names:
             if name not in columns:
                 columns[name] = part.column(name).take(take)
