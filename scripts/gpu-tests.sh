@@ -9,3 +9,4 @@ python3 -c "import torch, cupy, sys; print(sys.version.split()[0], 'torch', torc
 python3 -c "import pyclesperanto as cle; print('cle', cle.__version__, cle.get_device())" 2>&1 | tail -1
 python3 -m pytest tests/memory tests/functions tests/registry/test_registry_gpu.py tests/execution/test_run_gpu.py -q -p no:cacheprovider -m gpu -W ignore::DeprecationWarning 2>&1 | tee "${OUT:-/tmp}/gpu_tests.log" | tail -25
 python3 benchmarks/gpu_plate_bench.py --size 2048 --wells 8 --workers 8 2>&1 | tee "${OUT:-/tmp}/gpu_bench.log" | tail -8
+python3 benchmarks/gpu_measure_bench.py --size 1080 --cells 240 --repeat 5 2>&1 | tee "${OUT:-/tmp}/gpu_measure_bench.log" | tail -16

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -200,20 +201,22 @@ def test_ctrl_c_exits_130_stops_workers_and_lists_only_finished_wells(plate, tmp
 def test_full_disk_stops_the_run_with_a_clear_error_and_keeps_finished_wells(
     plate, tmp_path, monkeypatch, capsys
 ):
-    from napari_openhcs.storage import omezarr
+    from napari_openhcs.storage import images
 
-    real = omezarr.write_multiscale
+    real = images.write_multiscale
     seen: list[str] = []
 
     def full_after_first_well(path, *args, **kwargs):
-        well = "/".join(os.fspath(path).split(os.sep)[-3:-1])  # <plate>/<row>/<col>/<tmp>
+        parts = Path(path).parts  # <plate>.ome.zarr/<row>/<col>/<tmp>[/labels/<name>]
+        top = next(i for i, p in enumerate(parts) if p.endswith(".ome.zarr"))
+        well = "/".join(parts[top + 1 : top + 3])
         if well not in seen:
             seen.append(well)
         if len(seen) >= 2:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(path))
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(omezarr, "write_multiscale", full_after_first_well)
+    monkeypatch.setattr(images, "write_multiscale", full_after_first_well)
     before = tree_checksum(plate)
     out = tmp_path / "out"
     pipeline = _pipeline(tmp_path, "plain", {"name": "noop", "func": f"{DEMO}.invert"})

@@ -34,6 +34,8 @@ OWN_INPUT_KINDS = {
     "napari_openhcs.functions.filter_objects": ("labels",),
     "napari_openhcs.functions.relate_objects": ("labels", "labels"),
     "napari_openhcs.functions.measure_cells": ("labels", "float"),
+    "napari_openhcs.functions.pyclesperanto.measure_cells": ("labels", "float"),
+    "napari_openhcs.functions.cupy.measure_cells": ("labels", "float"),
 }
 
 #: Functions whose result legitimately differs between two calls (none so far).

@@ -2,9 +2,11 @@
 
 Each takes an ``(n, y, x)`` stack first and returns a stack with the same ``y, x`` first;
 each carries a memory-type decorator and ``declare(...)`` metadata, so the registry lists
-it as ``napari_openhcs.functions.<name>``. These are the NumPy versions; Torch and CuPy
-versions live in :mod:`napari_openhcs.functions.torch` and
-:mod:`napari_openhcs.functions.cupy`, imported only when asked for.
+it as ``napari_openhcs.functions.<name>``. These are the NumPy versions; Torch, CuPy and
+pyclesperanto versions live in :mod:`napari_openhcs.functions.torch`,
+:mod:`napari_openhcs.functions.cupy` and :mod:`napari_openhcs.functions.pyclesperanto`
+(GPU ``measure_cells``, see :mod:`napari_openhcs.functions.gpumeasure`), imported only when
+asked for.
 
 Importing this module imports NumPy and the package's light decorator modules only:
 scikit-image and SciPy are imported inside the functions that use them.

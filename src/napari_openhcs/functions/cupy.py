@@ -2,12 +2,16 @@
 
 Each gives the same result as the NumPy function of the same name (exactly for
 ``max_projection`` and ``tophat_background``, to float32 rounding for the others) and
-keeps the array on its GPU.
+keeps the array on its GPU. ``measure_cells`` measures intensity, size and shape in float64
+(see :mod:`napari_openhcs.functions.gpumeasure` for which of the NumPy version's features it
+has).
 
 This module imports CuPy; ``import napari_openhcs.functions`` never imports it.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import cupy as cp
 from cupyx.scipy import ndimage as cndi
@@ -21,13 +25,19 @@ from napari_openhcs.functions._stack import (
     normalized_weights,
     sorted_percentiles,
 )
+from napari_openhcs.functions.gpumeasure import GPU_FAMILIES, array_statistics, measure_planes
+from napari_openhcs.memory.convert import convert
 from napari_openhcs.memory.decorators import cupy as cupy_memory
 from napari_openhcs.registry.declare import declare
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "composite",
     "max_projection",
     "mean_projection",
+    "measure_cells",
     "percentile_normalize",
     "tophat_background",
 ]
@@ -233,3 +243,73 @@ def composite(
         data = cp.where(span > 0, (data - lo) / cp.where(span > 0, span, 1.0), 0.0)
     weight = cp.asarray(w, dtype=cp.float32).reshape(-1, 1, 1)
     return (data * weight).sum(axis=0, keepdims=True, dtype=cp.float32)
+
+
+def _cupy_statistics(labels: cp.ndarray, planes: list) -> dict:
+    return array_statistics(labels, planes, cp, cndi)
+
+
+@declare(
+    contract="stack",
+    category="measurement",
+    output_kind="labels",
+    special_outputs=("measurements",),
+    image_params=("intensity",),
+)
+@cupy_memory
+def measure_cells(
+    labels: cp.ndarray,
+    intensity: cp.ndarray,
+    *,
+    compartment: str = "Cells",
+    channels: tuple[str, ...] | None = None,
+    families: tuple[str, ...] = GPU_FAMILIES,
+) -> tuple[cp.ndarray, pa.Table]:
+    """Measure intensity, size and shape of an object set on an NVIDIA GPU (CuPy).
+
+    The GPU counterpart of ``napari_openhcs.functions.measure_cells`` for its default
+    families, in float64: the same column names and values where the definitions agree
+    (see :mod:`napari_openhcs.functions.gpumeasure` for the features and the differences).
+
+    Parameters
+    ----------
+    labels : (n, y, x) cupy.ndarray of int
+        The objects: one plane, or ``n`` planes each measured in its own intensity plane.
+    intensity : array
+        The channels to measure: ``(c, y, x)`` for one plane, one intensity plane per label
+        plane for ``n`` planes (NumPy or CuPy; moved to the labels' GPU).
+    compartment : str
+        The object set's name: ``Nuclei``, ``Cells``, ``Cytoplasm``, ...
+    channels : tuple of str, optional
+        The channels' names (the plate's), one per channel.
+    families : tuple of str
+        ``intensity`` and/or ``sizeshape`` (both by default).
+
+    Returns
+    -------
+    labels : cupy.ndarray
+        The input labels.
+    measurements : pyarrow.Table
+        ``ObjectNumber`` and the features, one row per object.
+
+    Examples
+    --------
+    >>> import cupy as cp
+    >>> labels = cp.zeros((1, 8, 8), dtype=cp.int32); labels[0, 2:6, 2:6] = 1
+    >>> pixels = cp.full((1, 8, 8), 65535, cp.uint16)
+    >>> _, table = measure_cells(labels, pixels, channels=("DNA",))
+    >>> table.column("Cells_Intensity_IntegratedIntensity_DNA").to_pylist()
+    [16.0]
+    """
+    with cp.cuda.Device(labels.device.id):
+        pixels = None if intensity is None else convert(intensity, "cupy", gpu=labels.device.id)
+        table = measure_planes(
+            labels,
+            pixels,
+            _cupy_statistics,
+            lambda array, index: array[index],
+            compartment=compartment,
+            channels=channels,
+            families=families,
+        )
+    return labels, table

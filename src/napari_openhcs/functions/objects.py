@@ -7,8 +7,9 @@ cell 7 grew from nucleus 7, and cytoplasm 7 is cell 7 without nucleus 7, so the
 compartments join on the object number (CellProfiler's ``Parent_Nuclei`` relation).
 
 CellProfiler's own algorithms come from ``centrosome`` (propagation, robust background
-threshold, labelled hole filling, shrinking); scikit-image supplies Otsu, multi-Otsu and
-minimum cross-entropy (Li) thresholds as CellProfiler 4 uses them. Thresholds apply to
+threshold, labelled hole filling, local maxima, shrinking, edge-corrected smoothing);
+scikit-image supplies Otsu, multi-Otsu and minimum cross-entropy (Li) thresholds and the
+watershed as CellProfiler 4 uses them. Thresholds apply to
 the image scaled as CellProfiler scales it (uint8 / 255, uint16 / 65535, floats as given),
 so ``manual_threshold`` and the bounds read like CellProfiler's settings. Filtering and
 relating object sets live in ``functions.relations``.
@@ -25,9 +26,10 @@ from napari_openhcs.functions._cellprofiler import (
     MiddleClass,
     ThresholdMethod,
     ThresholdScope,
+    foreground,
     labels_like,
     scale_like_cellprofiler,
-    threshold_for,
+    split_clumps,
 )
 from napari_openhcs.functions._stack import as_stack
 from napari_openhcs.memory.decorators import numpy
@@ -39,7 +41,8 @@ __all__ = [
     "identify_tertiary_objects",
 ]
 
-Declump = Literal["shape", "intensity", "none"]
+Declump = Literal["intensity", "shape", "none"]
+DividingLines = Literal["intensity", "shape", "propagate", "none"]
 SecondaryMethod = Literal["propagation", "watershed_image", "distance"]
 
 
@@ -51,7 +54,7 @@ SecondaryMethod = Literal["propagation", "watershed_image", "distance"]
 def identify_primary_objects(
     image: np.ndarray,
     *,
-    threshold_method: ThresholdMethod = "otsu",
+    threshold_method: ThresholdMethod = "minimum_cross_entropy",
     threshold_scope: ThresholdScope = "global",
     adaptive_window: int = 50,
     threshold_smoothing: float = 1.0,
@@ -62,37 +65,49 @@ def identify_primary_objects(
     middle_class: MiddleClass = "foreground",
     min_diameter: float = 10.0,
     max_diameter: float = 40.0,
-    declump: Declump = "shape",
+    exclude_size: bool = True,
+    declump: Declump = "intensity",
+    dividing_lines: DividingLines = "intensity",
+    smoothing_filter_size: float | None = None,
     min_seed_distance: int = 0,
+    low_res_maxima: bool = True,
     fill_holes: bool = True,
     exclude_border: bool = True,
 ) -> np.ndarray:
     """Find bright objects such as nuclei, as CellProfiler's IdentifyPrimaryObjects does.
 
-    Each plane is scaled as CellProfiler scales images, smoothed, thresholded, its holes
-    filled, its clumps split at their seeds; objects whose equivalent diameter is outside
-    ``[min_diameter, max_diameter]`` and (by default) objects touching the image border are
-    discarded, and the rest numbered 1, 2, ... across the stack.
+    Each plane is scaled as CellProfiler scales images and thresholded (the threshold of
+    the unsmoothed plane, applied to the plane smoothed at ``threshold_smoothing``); holes
+    smaller than ``max_diameter`` squared are filled; touching objects are split at their
+    seeds (``declump``) along dividing lines (``dividing_lines``); objects touching the
+    image border and objects whose equivalent diameter (of a disk of the same area) is
+    outside ``[min_diameter, max_diameter]`` are discarded, holes are filled again and the
+    rest numbered 1, 2, ... across the stack.
 
-    The defaults are CellProfiler's for nuclei imaged at 10-20x (diameters 10 to 40 px,
-    declumping by shape, seeds at least ``min_diameter / 1.5`` apart, border objects
-    discarded), with a two-class Otsu threshold.
+    The defaults are CellProfiler 4's own (its module with advanced settings off):
+    diameters 10 to 40 px, a global minimum cross-entropy threshold smoothed at scale
+    1.3488 (sigma 1), declumping by intensity with dividing lines by intensity, the
+    automatic smoothing filter (``2.35 * min_diameter / 3.5``) and maxima suppression
+    (``min_diameter / 1.5``), maxima on a lower-resolution image, holes filled after
+    thresholding and after declumping, objects outside the diameter range and objects
+    touching the border discarded.
 
     Parameters
     ----------
     image : (n, y, x) ndarray
         Intensity planes (the DNA stain). A 2-D image counts as one plane.
     threshold_method : {'otsu', 'otsu3', 'minimum_cross_entropy', 'robust_background', 'manual'}
-        Otsu with two or three classes, minimum cross-entropy (Li), CellProfiler's robust
-        background (mean + 2 SD of the intensities after trimming 5% outliers on each
-        side) or ``manual_threshold``.
+        Otsu with two or three classes, minimum cross-entropy (Li; CellProfiler 4's
+        default), CellProfiler's robust background (mean + 2 SD of the intensities after
+        trimming 5% outliers on each side) or ``manual_threshold``.
     threshold_scope : {'global', 'adaptive'}
         One threshold per plane, or one per ``adaptive_window`` block blended smoothly
         (kept within 0.7-1.5 times the global threshold).
     adaptive_window : int
         Block size in pixels of the adaptive threshold.
     threshold_smoothing : float
-        Gaussian sigma in pixels applied before thresholding (0 to skip).
+        Gaussian sigma in pixels of the smoothing before the threshold is applied (0 to
+        skip); CellProfiler's "threshold smoothing scale" is 1.3488 times this.
     correction_factor : float
         The automatic threshold is multiplied by this (above 1 is stricter).
     lower_bound, upper_bound : float
@@ -102,16 +117,30 @@ def identify_primary_objects(
     middle_class : {'foreground', 'background'}
         Where ``otsu3`` puts its middle intensity class.
     min_diameter, max_diameter : float
-        Typical diameter range in pixels; objects whose equivalent diameter (of a disk of
-        the same area) lies outside are discarded.
-    declump : {'shape', 'intensity', 'none'}
-        How touching objects are split: at maxima of the distance to the background
-        (round objects), at maxima of the smoothed intensity (objects brighter in their
-        middle), or not at all.
+        Typical diameter range in pixels. They set the automatic declumping sizes and,
+        with ``exclude_size``, the range of equivalent diameters kept.
+    exclude_size : bool
+        Discard objects whose equivalent diameter is outside the range.
+    declump : {'intensity', 'shape', 'none'}
+        How clumps are recognised: a seed at each maximum of the smoothed intensity
+        (objects brighter in their middle), at each maximum of the distance to the
+        background (round objects with indentations between them), or no splitting.
+    dividing_lines : {'intensity', 'shape', 'propagate', 'none'}
+        Where a clump is divided among its seeds: along its dimmest lines (a watershed of
+        the inverted intensity), along its narrowest lines (a watershed of the inverted
+        distance), by propagation from the seeds ignoring the image, or not at all.
+    smoothing_filter_size : float, optional
+        Size of the smoothing filter before intensity maxima are found (sigma is a
+        2.35th of it; 0 for none); by default ``2.35 * min_diameter / 3.5``.
     min_seed_distance : int
-        Smallest distance in pixels between two seeds; 0 chooses ``min_diameter / 1.5``.
+        Maxima closer than this in pixels are suppressed; 0 chooses
+        ``min_diameter / 1.5`` (7 on the lower-resolution image).
+    low_res_maxima : bool
+        Find maxima on the image shrunk by ``10 / min_diameter`` when ``min_diameter`` is
+        above 10 (faster, and a coarser view of each object).
     fill_holes : bool
-        Fill holes inside objects.
+        Fill holes inside objects after thresholding (holes smaller than
+        ``max_diameter`` squared) and after declumping.
     exclude_border : bool
         Discard objects touching the image border.
 
@@ -133,29 +162,45 @@ def identify_primary_objects(
         raise ValueError(
             f"need 0 < min_diameter <= max_diameter; got {min_diameter} and {max_diameter}"
         )
-    if declump not in ("shape", "intensity", "none"):
-        raise ValueError(f"declump must be 'shape', 'intensity' or 'none', got {declump!r}")
+    if declump not in ("intensity", "shape", "none"):
+        raise ValueError(f"declump must be 'intensity', 'shape' or 'none', got {declump!r}")
+    if dividing_lines not in ("intensity", "shape", "propagate", "none"):
+        raise ValueError(
+            "dividing_lines must be 'intensity', 'shape', 'propagate' or 'none', "
+            f"got {dividing_lines!r}"
+        )
     stack = as_stack(np.asarray(image), "image")
-    seed_distance = int(min_seed_distance) or max(1, round(min_diameter / 1.5))
+    threshold = dict(
+        method=threshold_method,
+        scope=threshold_scope,
+        adaptive_window=adaptive_window,
+        correction_factor=correction_factor,
+        lower_bound=lower_bound,
+        upper_bound=upper_bound,
+        manual_threshold=manual_threshold,
+        middle_class=middle_class,
+    )
+    splitting = None
+    if declump != "none" and dividing_lines != "none":
+        splitting = dict(
+            declump=declump,
+            dividing_lines=dividing_lines,
+            min_diameter=float(min_diameter),
+            filter_size=smoothing_filter_size,
+            seed_distance=float(min_seed_distance) if min_seed_distance else None,
+            low_res_maxima=bool(low_res_maxima),
+            holes_filled=bool(fill_holes),
+        )
     labels = np.zeros(stack.shape, dtype=np.int32)
     offset = 0
     for index, plane in enumerate(stack):
+        plane = scale_like_cellprofiler(plane)
         found = _primary_plane(
-            scale_like_cellprofiler(plane),
-            threshold=dict(
-                method=threshold_method,
-                scope=threshold_scope,
-                adaptive_window=adaptive_window,
-                correction_factor=correction_factor,
-                lower_bound=lower_bound,
-                upper_bound=upper_bound,
-                manual_threshold=manual_threshold,
-                middle_class=middle_class,
-            ),
-            smoothing=threshold_smoothing,
-            diameters=(min_diameter, max_diameter),
-            declump=declump,
-            seed_distance=seed_distance,
+            plane,
+            foreground(plane, threshold_smoothing, **threshold),
+            splitting=splitting,
+            diameters=(min_diameter, max_diameter) if exclude_size else None,
+            max_diameter=max_diameter,
             fill_holes=fill_holes,
             exclude_border=exclude_border,
         )
@@ -166,64 +211,36 @@ def identify_primary_objects(
 
 def _primary_plane(
     plane: np.ndarray,
+    mask: np.ndarray,
     *,
-    threshold: dict,
-    smoothing: float,
-    diameters: tuple[float, float],
-    declump: str,
-    seed_distance: int,
+    splitting: dict | None,
+    diameters: tuple[float, float] | None,
+    max_diameter: float,
     fill_holes: bool,
     exclude_border: bool,
 ) -> np.ndarray:
+    """IdentifyPrimaryObjects after the threshold: fill, label, declump, filter, fill."""
     from centrosome.cpmorphology import fill_labeled_holes
     from scipy import ndimage as ndi
     from skimage.segmentation import clear_border
 
-    smoothed = ndi.gaussian_filter(plane, smoothing) if smoothing > 0 else plane
-    foreground = smoothed > threshold_for(smoothed, **threshold)
     if fill_holes:
-        foreground = ndi.binary_fill_holes(foreground)
-    regions, _ = ndi.label(foreground)
-    if declump != "none" and regions.any():
-        regions = _declump(regions, plane, declump, seed_distance, diameters[0])
-    if fill_holes:
-        regions = fill_labeled_holes(regions)
+        limit = max_diameter * max_diameter
+        mask = fill_labeled_holes(mask, size_fn=lambda size, is_foreground: size < limit) > 0
+    regions, _ = ndi.label(mask, np.ones((3, 3), dtype=bool))
+    if splitting is not None and regions.any():
+        regions = split_clumps(plane, regions, **splitting)
     if exclude_border:
         regions = clear_border(regions)
-    areas = np.bincount(regions.ravel())
-    diameter = 2.0 * np.sqrt(areas / math.pi)
-    keep = (diameter >= diameters[0]) & (diameter <= diameters[1])
-    keep[0] = False
-    return _renumber(np.where(keep[regions], regions, 0))
-
-
-def _declump(
-    regions: np.ndarray, plane: np.ndarray, how: str, seed_distance: int, min_diameter: float
-) -> np.ndarray:
-    """Split each region at its seeds: maxima of the distance transform (``shape``) or of
-    the intensity smoothed at ``min_diameter / 3.5`` (``intensity``, CellProfiler's
-    automatic filter size), and watershed lines along the same surface."""
-    from scipy import ndimage as ndi
-    from skimage.feature import peak_local_max
-    from skimage.segmentation import watershed
-
-    if how == "shape":
-        surface = ndi.distance_transform_edt(regions > 0)
-    else:
-        surface = ndi.gaussian_filter(plane, min_diameter / 3.5)
-    peaks = peak_local_max(
-        surface, min_distance=seed_distance, labels=regions, exclude_border=False
-    )
-    seeds = np.zeros(regions.shape, dtype=np.int32)
-    seeds[tuple(peaks.T)] = np.arange(1, len(peaks) + 1, dtype=np.int32)
-    # A region without a peak (smaller than the seed distance) keeps one seed.
-    present = np.unique(regions[regions > 0])
-    unseeded = np.setdiff1d(present, np.unique(regions[seeds > 0]))
-    if unseeded.size:
-        spots = ndi.maximum_position(surface, regions, unseeded)
-        for number, spot in enumerate(spots, start=len(peaks) + 1):
-            seeds[spot] = number
-    return watershed(-surface, seeds, mask=regions > 0)
+    if diameters is not None:
+        areas = np.bincount(regions.ravel())
+        low, high = (math.pi * d * d / 4 for d in diameters)
+        keep = (areas >= low) & (areas <= high)
+        keep[0] = False
+        regions = np.where(keep[regions], regions, 0)
+    if fill_holes:
+        regions = fill_labeled_holes(regions)
+    return _renumber(regions)
 
 
 def _renumber(labels: np.ndarray) -> np.ndarray:
@@ -289,7 +306,8 @@ def identify_secondary_objects(
     adaptive_window : int
         Block size in pixels of the adaptive threshold.
     threshold_smoothing : float
-        Gaussian sigma in pixels before thresholding (0 to skip).
+        Gaussian sigma in pixels of the smoothing before the threshold (computed on the
+        unsmoothed image) is applied; 0 to skip.
     correction_factor : float
         The automatic threshold is multiplied by this.
     lower_bound, upper_bound : float
@@ -314,7 +332,6 @@ def identify_secondary_objects(
     """
     from centrosome.cpmorphology import fill_labeled_holes
     from centrosome.propagate import propagate
-    from scipy import ndimage as ndi
     from skimage.segmentation import expand_labels, watershed
 
     if method not in ("propagation", "watershed_image", "distance"):
@@ -331,27 +348,25 @@ def identify_secondary_objects(
             grown = expand_labels(plane_seeds, distance)
         else:
             plane = scale_like_cellprofiler(plane)
-            smoothed = (
-                ndi.gaussian_filter(plane, threshold_smoothing) if threshold_smoothing else plane
-            )
-            foreground = smoothed > threshold_for(
-                smoothed,
-                threshold_method,
-                threshold_scope,
-                adaptive_window,
-                correction_factor,
-                lower_bound,
-                upper_bound,
-                manual_threshold,
-                "foreground",
+            stained = foreground(
+                plane,
+                threshold_smoothing,
+                method=threshold_method,
+                scope=threshold_scope,
+                adaptive_window=adaptive_window,
+                correction_factor=correction_factor,
+                lower_bound=lower_bound,
+                upper_bound=upper_bound,
+                manual_threshold=manual_threshold,
+                middle_class="foreground",
             )
             if method == "propagation":
-                grown, _ = propagate(plane, plane_seeds, foreground, regularization)
+                grown, _ = propagate(plane, plane_seeds, stained, regularization)
             else:
                 # Inverted intensity: bright cytoplasm floods first, and neighbouring
                 # cells meet where the stain is dimmest (CellProfiler's Watershed - Image).
                 grown = watershed(
-                    plane.max() - plane, plane_seeds, mask=foreground | (plane_seeds > 0)
+                    plane.max() - plane, plane_seeds, mask=stained | (plane_seeds > 0)
                 )
         if fill_holes:
             grown = fill_labeled_holes(grown)

@@ -1,21 +1,31 @@
-"""pyclesperanto: the reviewed GPU/OpenCL operations of ``registry/reviewed/pyclesperanto.tsv``.
+"""pyclesperanto: the reviewed GPU/OpenCL operations of ``registry/reviewed/pyclesperanto.tsv``
+and the package's pyclesperanto functions (``napari_openhcs.functions.pyclesperanto.<name>``).
 
 Without an OpenCL (or CUDA) device, ``import pyclesperanto`` only warns and its operations
-cannot run: every reviewed function is then listed unavailable with that reason, the same
-policy as every other library.
+cannot run: every reviewed and own function is then listed unavailable with that reason, the
+same policy as every other library.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+from dataclasses import replace
 
 from napari_openhcs.registry.info import FunctionInfo
-from napari_openhcs.registry.libraries._common import dist_version, first_doc_line, log
+from napari_openhcs.registry.libraries._common import (
+    declared_functions,
+    dist_version,
+    first_doc_line,
+    info_from_declared,
+    log,
+)
 from napari_openhcs.registry.libraries._reviewed import read_reviewed, reviewed_info
 from napari_openhcs.registry.specs import param_specs
 
 LIBRARY = "pyclesperanto"
+#: The package's own pyclesperanto functions.
+OWN_MODULE = "napari_openhcs.functions.pyclesperanto"
 NO_DEVICE = (
     "no OpenCL or CUDA device for pyclesperanto (on a CPU-only Debian machine install "
     "pocl-opencl-icd)"
@@ -72,6 +82,17 @@ def discover() -> list[FunctionInfo]:
                 params=params,
             )
         )
+    infos += _own_functions(ok, reason)
     if not ok:
         log.info("registry: pyclesperanto functions are unavailable: %s", reason)
     return infos
+
+
+def _own_functions(ok: bool, reason: str) -> list[FunctionInfo]:
+    """The declared functions of :data:`OWN_MODULE`, unavailable (with ``reason``) unless ``ok``."""
+    own = importlib.import_module(OWN_MODULE)
+    infos = [
+        info_from_declared(func, f"{OWN_MODULE}.{name}", LIBRARY, memory_type="pyclesperanto")
+        for name, func in declared_functions(own)
+    ]
+    return infos if ok else [replace(i, available=False, reason=reason) for i in infos]
