@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 
 from napari_openhcs import tables
+from napari_openhcs.vocabulary import WellStatus
 
 
 def _dictwriter_text(columns: dict) -> str:
@@ -187,3 +188,24 @@ print("pandas" in sys.modules)
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_lists_of_plain_values_become_the_arrays_pa_array_makes():
+    for values in (
+        [1, None, 3],
+        [1, 2.5, None],
+        [True, None, False],
+        ["A01", None, "B02", ""],
+        [None, None],
+        [0.5, float("nan")],
+        [np.int64(4), 5],
+        [],
+    ):
+        got = tables.as_table({"v": values}).column("v").combine_chunks()
+        want = pa.array([v.item() if hasattr(v, "item") else v for v in values])
+        assert got.type == want.type, values
+        assert str(got.to_pylist()) == str(want.to_pylist()), values  # NaN stays NaN
+        assert got.null_count == want.null_count, values
+    assert tables.as_table({"v": [1, "x"]}).column("v").to_pylist() == ["1", "x"]
+    status = tables.as_table({"v": [WellStatus.DONE, None]}).column("v")
+    assert status.type == pa.string() and status.to_pylist() == ["done", None]

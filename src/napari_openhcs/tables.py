@@ -94,6 +94,8 @@ def _column(values: Any, n: int) -> pa.Array:
         values = values.get()
     array = _from_numpy(values)
     if array is None:
+        array = _from_list(values)
+    if array is None:
         try:
             array = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed kinds, e.g. ints and strings
@@ -142,6 +144,59 @@ def _from_numpy(values: Any) -> pa.Array | None:
     values = np.ascontiguousarray(values)
     arrow_type = pa.from_numpy_dtype(values.dtype)
     return pa.Array.from_buffers(arrow_type, len(values), [None, pa.py_buffer(values)])
+
+
+def _from_list(values: Any) -> pa.Array | None:
+    """A pyarrow array of a list of one kind of plain values (``None`` for nulls): bools,
+    ints (int64), ints and floats (float64) or strings, built over NumPy buffers as
+    ``pa.array`` would type it; ``None`` for any other list."""
+    import numpy as np  # lazy: see _from_numpy
+    import pyarrow as pa  # lazy: see as_table
+
+    if not isinstance(values, (list, tuple)):
+        return None
+    items = [_plain(v) for v in values]
+    n = len(items)
+    valid = np.array([v is not None for v in items], dtype=bool)
+    kinds = {_kind(v) for v in items if v is not None}
+    if not kinds:
+        return pa.nulls(n)
+    nulls = int(n - valid.sum())
+    validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    if kinds == {str}:
+        encoded = [b"" if v is None else v.encode() for v in items]
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=offsets[1:])
+        if offsets[-1] > np.iinfo(np.int32).max:
+            return None
+        buffers = [
+            validity,
+            pa.py_buffer(offsets.astype(np.int32)),
+            pa.py_buffer(b"".join(encoded)),
+        ]
+        return pa.Array.from_buffers(pa.string(), n, buffers, null_count=nulls)
+    dtype = {frozenset({bool}): bool, frozenset({int}): np.int64}.get(frozenset(kinds))
+    if dtype is None and kinds <= {int, float}:
+        dtype = np.float64
+    if dtype is None:
+        return None
+    try:
+        filled = np.array([0 if v is None else v for v in items], dtype=dtype)
+    except OverflowError:  # ints beyond int64: as pa.array decides
+        return None
+    array = _from_numpy(filled)
+    if not nulls:
+        return array
+    return pa.Array.from_buffers(array.type, n, [validity, array.buffers()[1]], null_count=nulls)
+
+
+def _kind(value: Any) -> type:
+    """``bool``, ``int``, ``float`` or ``str`` for values of those kinds (subclasses such as
+    string enums included), else the value's own type."""
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return kind
+    return type(value)
 
 
 def numeric_values(column: Any) -> Any:

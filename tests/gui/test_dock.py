@@ -248,3 +248,26 @@ def test_adding_a_step_keeps_the_previous_steps_group(dock_and_nav, qtbot):
     assert (dock.steps[0].group_by, dock.steps[0].group_value) == ("channel", "1")
     add_through_browser(qtbot, dock, INVERT)  # the form is rebuilt for the new step
     assert (dock.steps[0].group_by, dock.steps[0].group_value) == ("channel", "1")
+
+
+def test_cell_profile_loads_and_its_channels_are_form_values(two_channel_dock):
+    """The built-in cell_profile in the dock: the same pipeline back, and the seeds' channel
+    and the group's channel chosen in the forms."""
+    from napari_openhcs.pipeline import load_pipeline
+
+    _viewer, dock, _nav = two_channel_dock
+    builtin = load_pipeline("cell_profile")
+    dock.set_steps(builtin)
+    assert dock.pipeline() == builtin
+    assert [m.name for m in dock.steps] == ["project", "nuclei", "cells", "cytoplasm"]
+    dock.step_list.setCurrentRow(2)  # cells: grown in channel 2 from the nuclei of channel 1
+    assert len(dock.form.chain_forms) == 3  # identify_secondary_objects, two measure_cells
+    seeds = dock.form.params["seeds"]
+    assert seeds.value == {"image": "nuclei", "channel": 1}
+    assert {"image": "nuclei", "channel": 2} in list(seeds.choices)
+    dock.form.set_param("seeds", {"image": "nuclei", "channel": 2})
+    assert dock.steps[2].kwargs["seeds"] == {"image": "nuclei", "channel": 2}
+    assert dock.steps[2].group_value == "2"
+    step = dock.pipeline().steps[2]
+    assert list(step.pattern) == ["2"]
+    assert step.pattern["2"][0][1]["seeds"] == {"image": "nuclei", "channel": 2}

@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         metavar="FILE|NAME",
         help="a pipeline JSON file, a .py file (with --allow-python) or a built-in name: "
-        "nuclei_count, nuclei_marker (required)",
+        "nuclei_count, nuclei_marker, cell_profile (required)",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (required)")
     _add_executor_options(p)

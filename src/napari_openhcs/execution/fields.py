@@ -1,7 +1,10 @@
 """A unit's fields: gathered from the steps' outputs, assembled into arrays, written.
 
 The main plate shows the newest image planes of each (site, channel, timepoint), with the
-labels of every materialised step (and of the last step) beneath them; a materialised image
+labels of every materialised step (and of the last step) beneath them, each labels plane
+once, under the step that made it (a step that passes an earlier step's written labels
+through unchanged, as a ``group_by`` step does for the groups it does not name, does not
+write them again); a materialised image
 step that is not the last gets its own plate (``keeps_images``). Planes are cast to their
 step's ``output_dtype`` only here, when they are written.
 """
@@ -39,17 +42,26 @@ class UnitFields:
         self.latest: dict[tuple, tuple[dict, str]] = {}
         self.labels_steps: list[tuple[str, Planes]] = []
         self.intermediate: list[tuple[str, Planes, str]] = []
+        # The label planes already written under an earlier step's name (held in
+        # labels_steps, so their ids stay unique): passed through a later step unchanged,
+        # they are not written again under its name.
+        self._written: set[int] = set()
         _update_latest(self.latest, raw, {k: "image" for k in raw}, "keep")
 
     def add(self, step: CompiledStep, planes: Planes, kinds: dict) -> None:
         """Take what ``step``'s output adds to the fields."""
         _update_latest(self.latest, planes, kinds, step.output_dtype)
         images = {k: v for k, v in planes.items() if kinds[k] == "image"}
-        labelled = {k: v for k, v in planes.items() if kinds[k] in ("labels", "mask")}
+        labelled = {
+            k: v
+            for k, v in planes.items()
+            if kinds[k] in ("labels", "mask") and id(v) not in self._written
+        }
         if images and keeps_images(step, self.last):  # the plates the compiler planned
             self.intermediate.append((step.name, images, step.output_dtype))
         if labelled and (step.materialize or step.name == self.last):
             self.labels_steps.append((step.name, labelled))
+            self._written.update(id(v) for v in labelled.values())
 
     def write(self, unit: WorkUnit) -> dict:
         """Write every field of ``unit``; returns its aggregates (``fields``, ``object_count``)."""

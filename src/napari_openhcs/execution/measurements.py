@@ -25,7 +25,8 @@ def long_table(unit: WorkUnit, step: str, group: dict, table: Any, intensity_cha
     """A step's table in the long measurement format: key columns, then the measurements.
 
     The key columns (plate, well, row, column, site, timepoint, channel, label, step) lead;
-    a column of the same name in ``table`` keeps its values in that place.
+    a column of the same name in ``table`` keeps its values in that place, and a table's
+    ``ObjectNumber`` (``measure_cells``) fills ``label``.
     ``intensity_channel`` follows the measurements: the channel the intensities were
     measured in (``intensity_channel``, else each row's ``channel``).
     """
@@ -41,7 +42,12 @@ def long_table(unit: WorkUnit, step: str, group: dict, table: Any, intensity_cha
         "label": None,
         "step": step,
     }
+    table = tables.as_table(table)
     out = tables.prepend_columns(table, keys)
+    if "ObjectNumber" in table.column_names and "label" not in table.column_names:
+        # CellProfiler's tables (measure_cells) number their objects: that is the label
+        index = out.column_names.index("label")
+        out = out.set_column(index, "label", out.column("ObjectNumber"))
     if intensity_channel is None:
         channel = out.column("channel")
     else:

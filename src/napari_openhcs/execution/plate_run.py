@@ -1,5 +1,6 @@
 """One run of a compiled plan into its output folder: resume, plate steps, units, finished
-wells and the records (``run.json``, ``wells.csv``, the merged measurements).
+wells and the records (``run.json``, ``wells.csv`` with the per-well profiles, the merged
+measurements, single-cell and image tables).
 
 ``run_plate`` compiles the plan and builds the ``PlateRun``; ``PlateRun.execute`` does the rest.
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 from napari_openhcs import tables
 from napari_openhcs.errors import Cancelled, InputError, RunError
-from napari_openhcs.execution import records
+from napari_openhcs.execution import celltables, records
 from napari_openhcs.execution.capacity import WorkerChoice, choose_for_units
 from napari_openhcs.execution.events import unit_event
 from napari_openhcs.execution.executors import Executor
@@ -293,7 +294,11 @@ class PlateRun:
         )
         try:
             report.measurements = records.merge_measurements(self.out, report.finished)
-            records.write_well_table(self.out, report.wells, self.plate_map)
+            merged = celltables.merge_tables(self.out, report.finished)
+            profiles = celltables.profile_rows(
+                merged[celltables.SINGLE_CELL], merged[celltables.IMAGE]
+            )
+            records.write_well_table(self.out, report.wells, self.plate_map, profiles)
             records.write_run_record(self.out, record)
         except OSError as exc:
             log.error("could not write the run record in %s: %s", self.out, exc)
@@ -333,7 +338,8 @@ def check_resumable(out, pipe, plate_path, spec) -> None:
 
 def finish_well(well, results, writers, out, report, run_id=None) -> None:
     """Record a well whose units all ended: its timings, its failure or its measurements
-    and aggregates, written (``measurements/<well>.csv``) and listed in the output plates."""
+    and aggregates, written (``measurements/<well>.*``, ``single_cell/<well>.*``,
+    ``image/<well>.*``) and listed in the output plates."""
     info = report.wells[well]
     failed = [r for r in results if not r.ok]
     info["seconds"] = round(sum(r.timings.get("total", 0.0) for r in results), 3)
@@ -369,9 +375,17 @@ def finish_well(well, results, writers, out, report, run_id=None) -> None:
                 aggregates.setdefault(key, value)
     table = tables.concat(measured)
     aggregates.update(records.measurement_summary(table))  # over the whole well, not one site
+    ordered = sorted(results, key=lambda r: (r.site is None, r.site or 0))
+    cell_tables = {
+        celltables.SINGLE_CELL: tables.concat(
+            r.single_cells for r in ordered if r.single_cells is not None
+        ),
+        celltables.IMAGE: tables.concat(r.images for r in ordered if r.images is not None),
+    }
     try:
         if table is not None and table.num_rows:
             records.write_well_measurements(out, well, table)
+        celltables.write_well_tables(out, well, cell_tables)
         fields = sorted({f for r in results for f in r.aggregates.get("fields", [])})
         for writer in writers:
             writer.finish_well(well, fields)

@@ -123,11 +123,18 @@ def read_plate_map(path: str | os.PathLike) -> dict[str, dict[str, str]]:
     return {row["well"].strip(): {k: v for k, v in row.items() if k != "well"} for row in rows}
 
 
-def write_well_table(out: Path, wells: Mapping[str, dict], plate_map: Mapping | None) -> Path:
-    """``<out>/wells.csv``: one row per well with its status, aggregates and plate-map columns.
+def write_well_table(
+    out: Path,
+    wells: Mapping[str, dict],
+    plate_map: Mapping | None,
+    profiles: tuple[list, Mapping[str, dict]] | None = None,
+) -> Path:
+    """``<out>/wells.csv`` and ``wells.parquet``: one row per well with its status,
+    aggregates, plate-map columns and per-well profile.
 
     A ``missing`` column (planes joined by ``"; "``) follows ``status`` when a well lacks
-    image planes.
+    image planes. ``profiles`` is ``(columns, {well: values})`` from
+    ``celltables.profile_rows``: the counts and feature medians, after the other columns.
 
     This is what the plate heat map reads.
     """
@@ -146,7 +153,16 @@ def write_well_table(out: Path, wells: Mapping[str, dict], plate_map: Mapping | 
     measured = sorted({k for info in wells.values() for k in (info.get("aggregates") or {})})
     columns = first + [k for k in measured if k not in mapped]
     columns += [k for k in _ordered_columns(rows) if k not in columns]
+    if profiles is not None:
+        profile_columns, by_well = profiles
+        for row in rows:
+            row.update(by_well.get(row["well"], {}))
+        columns += [k for k in profile_columns if k not in columns]
     path = Path(out) / "wells.csv"
+    tables.write_parquet(
+        tables.as_table({k: [_plain(row.get(k)) for row in rows] for k in columns}),
+        path.with_suffix(".parquet"),
+    )
     write_text(path, rows_to_csv(rows, columns))
     return path
 
@@ -198,7 +214,8 @@ def measurement_summary(table: pa.Table | None) -> dict[str, float]:
     For each step that measured objects: ``<step>_count``, ``<step>_mean_area`` and
     ``<step>_mean_intensity``, or ``<step>_mean_intensity_ch<N>`` when the intensities were
     measured in channel N rather than in the objects' own channel. No column is unprefixed:
-    each names the step it comes from.
+    each names the step it comes from. The count is of objects, not rows: a step whose chain
+    measures its objects twice (in two channels) gives two rows per object, one label.
     """
     if table is None or not table.num_rows:
         return {}
@@ -217,8 +234,10 @@ def measurement_summary(table: pa.Table | None) -> dict[str, float]:
     for i, step in enumerate(steps):
         rows_of.setdefault(step, []).append(i)
     out: dict[str, float] = {}
+    where = [values(c) for c in ("site", "timepoint", "channel", "plane", "label")]
     for step, rows in rows_of.items():
-        out[f"{step}_count"] = len(rows)
+        objects = {tuple(column[i] for column in where) for i in rows if where[-1][i] is not None}
+        out[f"{step}_count"] = len(objects) + sum(where[-1][i] is None for i in rows)
         own = {measured_in[i] == channels[i] for i in rows}
         intensity = (
             "mean_intensity" if own == {True} else f"mean_intensity_ch{measured_in[rows[0]]}"

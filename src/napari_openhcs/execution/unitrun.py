@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 
 from napari_openhcs import plates, tables
-from napari_openhcs.execution import records
+from napari_openhcs.execution import celltables, records
 from napari_openhcs.execution.context import running_unit
 from napari_openhcs.execution.engine import Planes, StepFailed, run_steps
 from napari_openhcs.execution.fields import UnitFields
@@ -89,11 +89,18 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
     t = time.perf_counter()
     fields = UnitFields(raw, last=unit.steps[-1].name)
     found: list = []
-    for out in run_steps(unit.steps, raw, plate_results):
+    by_step: list = []  # (step, group, table): for the single-cell and image tables
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    for out in run_steps(unit.steps, raw, plate_results):  # each step runs in next()
+        seconds[out.step.name] = time.perf_counter() - started
         found.extend(step_tables(unit, out.step, out.tables))
+        by_step.extend((out.step, group, table) for group, table in out.tables)
         fields.add(out.step, out.planes, out.kinds)
         send({"kind": "step_done", "well": unit.well, "site": unit.site, "step": out.step.name})
+        started = time.perf_counter()
     timings["compute"] = time.perf_counter() - t
+    single_cells, images = celltables.unit_tables(unit, by_step, seconds)
 
     t = time.perf_counter()
     aggregates = fields.write(unit)
@@ -102,4 +109,12 @@ def _run(unit: WorkUnit, send, timings) -> UnitResult:
     if measured is not None and measured.num_rows and "object_count" not in aggregates:
         aggregates["object_count"] = measured.num_rows
     aggregates.update(records.measurement_summary(measured))
-    return UnitResult(unit.well, unit.site, ok=True, measurements=measured, aggregates=aggregates)
+    return UnitResult(
+        unit.well,
+        unit.site,
+        ok=True,
+        measurements=measured,
+        aggregates=aggregates,
+        single_cells=single_cells,
+        images=images,
+    )

@@ -92,13 +92,17 @@ class UnitError:
 @dataclass
 class UnitResult:
     """What a unit produced. ``measurements`` is a ``pyarrow.Table`` in the long measurement
-    format (``None`` when nothing was measured)."""
+    format (``None`` when nothing was measured); ``single_cells`` the unit's objects in the
+    single-cell layout (``None`` without objects) and ``images`` its rows of the image table
+    (``execution.celltables``)."""
 
     well: str
     site: int | None
     ok: bool
     error: UnitError | None = None
     measurements: Any = None
+    single_cells: Any = None
+    images: Any = None
     aggregates: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     gpu: int | None = None

@@ -15,10 +15,14 @@ cell's own number wherever that nucleus or cytoplasm exists.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+
+from napari_openhcs import tables
 
 __all__ = ["METADATA_COLUMNS", "feature_columns", "single_cell_table", "well_profiles"]
 
@@ -40,7 +44,7 @@ def single_cell_table(
     *,
     plate: str,
     well: str,
-    site: int,
+    site: int | None,
     rows: str = "Cells",
 ) -> pa.Table:
     """Join one site's per-compartment measurements into one row per ``rows`` object.
@@ -51,7 +55,8 @@ def single_cell_table(
         ``{"Nuclei": ..., "Cells": ..., "Cytoplasm": ...}``, each with ``ObjectNumber`` and
         features named with that compartment's prefix (``measure_cells`` tables).
     plate, well, site
-        Where the site is: plate name, well (``B03``) and site number.
+        Where the site is: plate name, well (``B03``) and site number (``None``: a null
+        ``Metadata_Site``, for objects of a whole well's stacked sites).
     rows : str
         The compartment whose objects are the rows (``Cells``; a pipeline without cells
         uses its primary objects).
@@ -73,36 +78,53 @@ def single_cell_table(
     """
     if rows not in compartments:
         raise ValueError(f"no {rows!r} table among the compartments {sorted(compartments)}")
-    numbers = np.asarray(compartments[rows].column("ObjectNumber").to_numpy(), dtype=np.int64)
+    # NumPy in and out over the buffers (tables.as_table, tables.numeric_values): pyarrow's
+    # own conversions import pandas, ~0.3 s in every worker.
+    numbers = _object_numbers(compartments[rows])
     n = numbers.size
-    columns: dict[str, pa.Array] = {
-        "Metadata_Plate": pa.array([plate] * n, pa.string()),
-        "Metadata_Well": pa.array([well] * n, pa.string()),
-        "Metadata_Site": pa.array(np.full(n, int(site), dtype=np.int64)),
-        "Metadata_ObjectNumber": pa.array(numbers),
+    columns: dict[str, object] = {
+        "Metadata_Plate": tables.constant(plate, n),
+        "Metadata_Well": tables.constant(well, n),
+        "Metadata_Site": tables.constant(None if site is None else int(site), n),
+        "Metadata_ObjectNumber": _arrow(numbers),
     }
-    present = {
-        name: set(table.column("ObjectNumber").to_pylist()) for name, table in compartments.items()
-    }
+    present = {name: _object_numbers(table) for name, table in compartments.items()}
     for child, parent in _PARENTS:
         if child in compartments and parent in compartments:
             parent_of = (
-                numbers
-                if child == rows
-                else np.where(np.isin(numbers, list(present[child])), numbers, 0)
+                numbers if child == rows else np.where(np.isin(numbers, present[child]), numbers, 0)
             )
-            mine = np.where(np.isin(numbers, list(present[parent])), parent_of, 0)
-            columns[f"Metadata_{child}_Parent_{parent}"] = pa.array(mine.astype(np.int64))
+            mine = np.where(np.isin(numbers, present[parent]), parent_of, 0)
+            columns[f"Metadata_{child}_Parent_{parent}"] = _arrow(mine.astype(np.int64))
+    wanted = columns["Metadata_ObjectNumber"].combine_chunks()
     order = [rows] + [name for name in compartments if name != rows]
     for name in order:
         table = compartments[name]
-        own = np.asarray(table.column("ObjectNumber").to_numpy(), dtype=np.int64)
-        index = {number: i for i, number in enumerate(own)}
-        take = pa.array([index.get(number) for number in numbers], pa.int64())
+        own = table.column("ObjectNumber").cast(pa.int64()).combine_chunks()
+        take = pc.index_in(wanted, value_set=own)  # null where the object has no such part
         for column in table.column_names:
             if column != "ObjectNumber":
                 columns[column] = table.column(column).take(take)
     return pa.table(columns)
+
+
+def _arrow(values: np.ndarray):
+    """A 1-D NumPy array as a pyarrow column, over its buffer (``tables.as_table``)."""
+    return tables.as_table({"v": values}).column("v")
+
+
+def _object_numbers(table: pa.Table) -> np.ndarray:
+    """The ``ObjectNumber`` column of ``table`` as int64 NumPy values."""
+    values = tables.numeric_values(table.column("ObjectNumber").cast(pa.int64()))
+    return np.zeros(0, np.int64) if values is None else values.astype(np.int64, copy=False)
+
+
+def _float_values(column) -> np.ndarray:
+    """A column as float64 NumPy values, NaN where it is null."""
+    column = column.cast(pa.float64())
+    out = np.full(len(column), np.nan)
+    out[tables.numeric_values(column.is_valid())] = tables.numeric_values(column)
+    return out
 
 
 def well_profiles(
@@ -110,10 +132,12 @@ def well_profiles(
     *,
     strata: Sequence[str] = ("Metadata_Plate", "Metadata_Well"),
     operation: str = "median",
+    compartments: Sequence[str] = ("Cells", "Cytoplasm", "Nuclei"),
 ) -> pa.Table:
     """Per-well profiles: the median (or mean) of every feature over the well's cells, and
     ``Metadata_Object_Count``, one row per well in sorted order (as pycytominer's
-    ``aggregate`` gives them). Nulls are skipped.
+    ``aggregate`` gives them). Nulls are skipped (a feature null in every cell of a well is
+    null, NaN, there). ``compartments`` are the feature prefixes (``feature_columns``).
 
     Examples
     --------
@@ -133,8 +157,10 @@ def well_profiles(
     columns: dict[str, list | np.ndarray] = {
         s: [key[j] for key in ordered] for j, s in enumerate(strata)
     }
-    for name in feature_columns(single_cells):
-        values = single_cells.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
-        columns[name] = np.array([reduce(values[groups[key]]) for key in ordered])
+    for name in feature_columns(single_cells, compartments):
+        values = _float_values(single_cells.column(name))
+        with warnings.catch_warnings():  # an all-NaN group is NaN, said once in the docstring
+            warnings.simplefilter("ignore", RuntimeWarning)
+            columns[name] = np.array([reduce(values[groups[key]]) for key in ordered])
     columns["Metadata_Object_Count"] = np.array([len(groups[k]) for k in ordered], np.int64)
-    return pa.table(columns)
+    return tables.as_table(columns)
