@@ -18,11 +18,13 @@ Writes ``benchmarks/results/revisions_<script name>.json`` in the after tree.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -60,6 +62,13 @@ def run_once(tree: Path, script: str, result: str, args: list[str]) -> dict[str,
     """Run ``script`` of ``tree`` once and return its timed figures."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(tree / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    # Each tree keeps its own registry cache: alternating trees must not rebuild each other's.
+    cache = (
+        Path(tempfile.gettempdir())
+        / "revisions-bench-cache"
+        / hashlib.sha1(str(tree).encode()).hexdigest()[:12]
+    )
+    env["XDG_CACHE_HOME"] = str(cache)
     out = tree / result
     if out.exists():
         out.unlink()
