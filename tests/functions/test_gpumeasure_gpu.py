@@ -61,7 +61,13 @@ def test_cupy_gives_what_the_same_code_gives_on_numpy():
     assert gpu.column_names == host.column_names
     for name in gpu.column_names:
         np.testing.assert_allclose(
-            gpu.column(name).to_numpy(), host.column(name).to_numpy(), rtol=1e-12, err_msg=name
+            gpu.column(name).to_numpy(),
+            host.column(name).to_numpy(),
+            # float64 sums in another order; MassDisplacement is a difference of two centres
+            # (in pixels), so its relative error grows where the two nearly coincide
+            rtol=1e-9,
+            atol=1e-9,
+            err_msg=name,
         )
 
 
