@@ -6,6 +6,8 @@ columns two digits. Anything else (``a01``, ``AAA01``, ``A1``) is not a well nam
 
 from __future__ import annotations
 
+import csv
+import os
 import re
 
 from napari_openhcs.errors import InputError
@@ -143,3 +145,27 @@ def plate_wells(plate: int) -> list[str]:
         raise InputError(f"plate size {plate} is not a standard plate ({sizes})")
     rows, cols = PLATE_GRIDS[plate]
     return [well_name(r, c) for r in range(1, rows + 1) for c in range(1, cols + 1)]
+
+
+def read_plate_map(path: str | os.PathLike) -> dict[str, dict[str, str]]:
+    """A plate map CSV by well: a ``well`` column plus any others (condition, control, ...).
+
+    Values stay text, as written. Runs add the columns to ``wells.csv``; the synthetic plate
+    generator and screens read the same file. Bad input raises ``InputError``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "map.csv"
+    >>> _ = path.write_text("well,control\\nA01,negative\\n")
+    >>> read_plate_map(path)
+    {'A01': {'control': 'negative'}}
+    """
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise InputError(f"cannot read plate map {path}: {exc.strerror}") from exc
+    if not rows or "well" not in rows[0]:
+        raise InputError(f"plate map {path} needs a 'well' column (e.g. well,condition,control)")
+    return {row["well"].strip(): {k: v for k, v in row.items() if k != "well"} for row in rows}

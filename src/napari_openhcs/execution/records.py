@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ import pyarrow as pa
 
 from napari_openhcs import tables
 from napari_openhcs.atomic import write_text
-from napari_openhcs.errors import InputError
 
 #: Leading columns of the long measurement format, in order.
 KEY_COLUMNS = (
@@ -110,17 +108,6 @@ def merge_measurements(out: Path, wells: Iterable[str]) -> Path | None:
     tables.write_csv(merged, target)
     tables.write_parquet(merged, target.with_suffix(".parquet"))
     return target
-
-
-def read_plate_map(path: str | os.PathLike) -> dict[str, dict[str, str]]:
-    """A plate map CSV (a ``well`` column plus any of condition, control, ...) by well."""
-    try:
-        rows = read_csv_rows(Path(path))
-    except OSError as exc:
-        raise InputError(f"cannot read plate map {path}: {exc.strerror}") from exc
-    if not rows or "well" not in rows[0]:
-        raise InputError(f"plate map {path} needs a 'well' column (e.g. well,condition,control)")
-    return {row["well"].strip(): {k: v for k, v in row.items() if k != "well"} for row in rows}
 
 
 def write_well_table(

@@ -15,7 +15,6 @@ from typing import Any
 
 from napari_openhcs import plates
 from napari_openhcs.errors import InputError
-from napari_openhcs.execution import records
 from napari_openhcs.execution.capacity import AUTO
 from napari_openhcs.execution.executors import Executor, make_executor
 from napari_openhcs.execution.missing import drop_incomplete_units
@@ -26,6 +25,7 @@ from napari_openhcs.pipeline import load_pipeline
 from napari_openhcs.pipeline.compiler import compile_pipeline
 from napari_openhcs.storage.layout import OutputSpec
 from napari_openhcs.storage.ngff import check_shards
+from napari_openhcs.wells import read_plate_map
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def run_plate(
             else pipeline
         )
         index = plates.open_plate(plate_path)  # through the module: tests stand in for it
-        pmap = records.read_plate_map(plate_map) if plate_map else None
+        pmap = read_plate_map(plate_map) if plate_map else None
         if out.resolve() == plate_path.resolve() or plate_path.resolve() in out.resolve().parents:
             raise InputError(
                 f"output folder {out} is inside the input plate {plate_path}: "
