@@ -84,6 +84,21 @@ def as_table(value: Any) -> pa.Table:
     raise TypeError(f"not a table: {type(value).__qualname__}")
 
 
+def column(values: Any) -> pa.ChunkedArray:
+    """``values`` (a 1-D array or a list) as a table's column, built as ``as_table`` builds
+    it: NumPy and plain values over their buffers, without pyarrow's pandas-importing
+    conversion.
+
+    Examples
+    --------
+    >>> column([1, None, 3]).to_pylist()
+    [1, None, 3]
+    """
+    import pyarrow as pa  # lazy: see as_table
+
+    return pa.chunked_array([_column(values, len(values))])
+
+
 def _column(values: Any, n: int) -> pa.Array:
     """One column of ``n`` rows: a sequence padded with nulls, or a scalar repeated."""
     import pyarrow as pa  # lazy: see as_table

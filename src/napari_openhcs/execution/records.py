@@ -240,10 +240,6 @@ def _numbers(table: pa.Table, column: str, rows: list[int]) -> np.ndarray:
     """The non-null numeric values of ``column`` in ``rows`` (none for a text column)."""
     if column not in table.column_names:
         return np.zeros(0)
-    picked = table.column(column).take(_indices(rows))
+    picked = table.column(column).take(tables.column(np.asarray(rows, dtype=np.int64)))
     values = tables.numeric_values(picked)
     return np.zeros(0) if values is None else values
-
-
-def _indices(rows: list[int]):
-    return tables.as_table({"i": np.asarray(rows, dtype=np.int64)}).column("i")

@@ -24,6 +24,17 @@ MiddleClass = Literal["foreground", "background"]
 THRESHOLD_METHODS = ("otsu", "otsu3", "minimum_cross_entropy", "robust_background", "manual")
 
 
+#: What every ``measure_cells`` declares (CPU, CuPy, pyclesperanto): one definition, so a
+#: step can switch between them and the pipeline reads the same outputs.
+MEASURE_CELLS_DECLARATION = {
+    "contract": "stack",
+    "category": "measurement",
+    "output_kind": "labels",
+    "special_outputs": ("measurements",),
+    "image_params": ("intensity",),
+}
+
+
 def scale_like_cellprofiler(image: np.ndarray) -> np.ndarray:
     """``image`` as float64 scaled the way CellProfiler loads images.
 

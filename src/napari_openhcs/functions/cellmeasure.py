@@ -27,7 +27,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from napari_openhcs.functions._cellprofiler import scale_like_cellprofiler
+from napari_openhcs.functions._cellprofiler import (
+    MEASURE_CELLS_DECLARATION,
+    scale_like_cellprofiler,
+)
 from napari_openhcs.memory.decorators import numpy
 from napari_openhcs.registry.declare import declare
 
@@ -310,13 +313,7 @@ def measure_shape(labels: np.ndarray) -> pa.Table:
     return pa.table({name.removeprefix("X_"): table.column(name) for name in table.column_names})
 
 
-@declare(
-    contract="stack",
-    category="measurement",
-    output_kind="labels",
-    special_outputs=("measurements",),
-    image_params=("intensity",),
-)
+@declare(**MEASURE_CELLS_DECLARATION)
 @numpy
 def measure_cells(
     labels: np.ndarray,

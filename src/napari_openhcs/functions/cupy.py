@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import cupy as cp
 from cupyx.scipy import ndimage as cndi
 
+from napari_openhcs.functions._cellprofiler import MEASURE_CELLS_DECLARATION
 from napari_openhcs.functions._stack import (
     as_stack,
     check_percentiles,
@@ -249,13 +250,7 @@ def _cupy_statistics(labels: cp.ndarray, planes: list) -> dict:
     return array_statistics(labels, planes, cp, cndi)
 
 
-@declare(
-    contract="stack",
-    category="measurement",
-    output_kind="labels",
-    special_outputs=("measurements",),
-    image_params=("intensity",),
-)
+@declare(**MEASURE_CELLS_DECLARATION)
 @cupy_memory
 def measure_cells(
     labels: cp.ndarray,

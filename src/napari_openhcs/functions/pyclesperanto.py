@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyclesperanto as cle
 
+from napari_openhcs.functions._cellprofiler import MEASURE_CELLS_DECLARATION
 from napari_openhcs.functions.gpumeasure import (
     CHANNEL_KEYS,
     GPU_FAMILIES,
@@ -98,13 +99,7 @@ def label_statistics(labels: Any, planes: list) -> dict[str, Any]:
     return stats
 
 
-@declare(
-    contract="stack",
-    category="measurement",
-    output_kind="labels",
-    special_outputs=("measurements",),
-    image_params=("intensity",),
-)
+@declare(**MEASURE_CELLS_DECLARATION)
 @cle_memory
 def measure_cells(
     labels: Any,

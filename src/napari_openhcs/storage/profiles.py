@@ -78,7 +78,7 @@ def single_cell_table(
     """
     if rows not in compartments:
         raise ValueError(f"no {rows!r} table among the compartments {sorted(compartments)}")
-    # NumPy in and out over the buffers (tables.as_table, tables.numeric_values): pyarrow's
+    # NumPy in and out over the buffers (tables.column, tables.numeric_values): pyarrow's
     # own conversions import pandas, ~0.3 s in every worker.
     numbers = _object_numbers(compartments[rows])
     n = numbers.size
@@ -86,7 +86,7 @@ def single_cell_table(
         "Metadata_Plate": tables.constant(plate, n),
         "Metadata_Well": tables.constant(well, n),
         "Metadata_Site": tables.constant(None if site is None else int(site), n),
-        "Metadata_ObjectNumber": _arrow(numbers),
+        "Metadata_ObjectNumber": tables.column(numbers),
     }
     present = {name: _object_numbers(table) for name, table in compartments.items()}
     for child, parent in _PARENTS:
@@ -95,7 +95,7 @@ def single_cell_table(
                 numbers if child == rows else np.where(np.isin(numbers, present[child]), numbers, 0)
             )
             mine = np.where(np.isin(numbers, present[parent]), parent_of, 0)
-            columns[f"Metadata_{child}_Parent_{parent}"] = _arrow(mine.astype(np.int64))
+            columns[f"Metadata_{child}_Parent_{parent}"] = tables.column(mine.astype(np.int64))
     wanted = columns["Metadata_ObjectNumber"].combine_chunks()
     order = [rows] + [name for name in compartments if name != rows]
     for name in order:
@@ -106,11 +106,6 @@ def single_cell_table(
             if column != "ObjectNumber":
                 columns[column] = table.column(column).take(take)
     return pa.table(columns)
-
-
-def _arrow(values: np.ndarray):
-    """A 1-D NumPy array as a pyarrow column, over its buffer (``tables.as_table``)."""
-    return tables.as_table({"v": values}).column("v")
 
 
 def _object_numbers(table: pa.Table) -> np.ndarray:
