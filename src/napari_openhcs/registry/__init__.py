@@ -32,9 +32,7 @@ def list_functions(
     library: str | None = None, memory_type: str | None = None
 ) -> list[FunctionInfo]:
     """Registered functions, optionally of one library and/or memory type, sorted by ref."""
-    from napari_openhcs.registry.catalog import load_index  # lazy: kept out of workers (tested)
-
-    infos = load_index().values()
+    infos = _load_index().values()
     return sorted(
         (
             i
@@ -54,14 +52,12 @@ def get_info(ref: str) -> FunctionInfo:
     UnknownFunctionError
         If ``ref`` is not registered; the message names the closest registered references.
     """
-    from napari_openhcs.registry.catalog import load_index  # lazy: kept out of workers (tested)
-
     if not isinstance(ref, str):
         raise UnknownFunctionError(
             f"a function reference is a string like 'skimage.filters.gaussian', "
             f"not {type(ref).__name__} {ref!r}"
         )
-    index = load_index()
+    index = _load_index()
     info = index.get(ref)
     if info is None:
         close = difflib.get_close_matches(ref, list(index), n=3, cutoff=0.6)
@@ -172,6 +168,11 @@ def call_defaults(info: FunctionInfo) -> dict:
 
 def refresh() -> None:
     """Rediscover every library now and rewrite the cache."""
+    _load_index(refresh=True)
+
+
+def _load_index(refresh: bool = False) -> dict[str, FunctionInfo]:
+    """The catalog (``registry.catalog.load_index``), imported on first use."""
     from napari_openhcs.registry.catalog import load_index  # lazy: kept out of workers (tested)
 
-    load_index(refresh=True)
+    return load_index(refresh=refresh)
