@@ -77,6 +77,25 @@ def image_ref(value: object) -> dict | None:
     return value
 
 
+def objects_ref(value: object) -> str | None:
+    """The object set ``value`` names for an objects-valued parameter, else ``None``.
+
+    The form is ``{"objects": name}``: ``name`` is an earlier per-well step whose result
+    is labels (an object set such as ``nuclei`` or ``cells``). The compiler checks that
+    the step exists before the one that asks, and that its result is labels, before any
+    pixel is read; it then resolves the reference to that step's labels.
+
+    Examples
+    --------
+    >>> objects_ref({"objects": "nuclei"}), objects_ref({"image": "nuclei"})
+    ('nuclei', None)
+    """
+    if not isinstance(value, dict) or set(value) != {"objects"}:
+        return None
+    name = value["objects"]
+    return name if isinstance(name, str) and name else None
+
+
 class TextEnum(str, enum.Enum):
     """An enum whose members are their string values (in JSON, CSV and ``==``).
 
