@@ -15,8 +15,12 @@ import time
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from napari_openhcs import tables
 from napari_openhcs.errors import PlateError
+from napari_openhcs.execution.celltables import compartment_name, step_compartments
 from napari_openhcs.execution.engine import StepFailed, run_steps
 from napari_openhcs.execution.platesteps import load_plate_result, run_plate_step
 from napari_openhcs.memory import to_numpy
@@ -96,8 +100,11 @@ def run_preview(
     list of dict
         Per output, in step order: ``step``, ``name`` (layer name), ``channel``, ``array``
         (NumPy), ``kind`` (``"image"``, ``"labels"`` or ``"mask"``), ``error`` (``None`` or
-        the message) and ``seconds`` (the step's compute time). A failing step gives one
-        entry with ``array=None`` and its ``error``; later steps are not run.
+        the message), ``seconds`` (the step's compute time), and for labels the objects'
+        measurements: ``compartment`` (e.g. ``"Cells"``) and ``features`` (``index``, the
+        label value, then that compartment's features, one NumPy array each), both ``None``
+        when the step measured nothing. A failing step gives one entry with ``array=None``
+        and its ``error``; later steps are not run.
     """
     pipe = pipeline_from_dict(pipeline) if isinstance(pipeline, dict) else pipeline
     index, raw = _read_site(plate, well, site, timepoint)
@@ -138,9 +145,67 @@ def run_preview(
             break
         seconds = time.perf_counter() - t0
         for entry in _step_arrays(step.name, out.planes, out.kinds):
-            entry.update(error=None, seconds=seconds)
+            entry.update(error=None, seconds=seconds, features=None, compartment=None)
+            if entry["kind"] == "labels":
+                found = step_features(out.step, out.tables, entry["channel"])
+                if found is not None:
+                    entry["compartment"], entry["features"] = found
             results.append(entry)
     return results
+
+
+def step_features(step, measured: list, channel) -> tuple[str, dict] | None:
+    """The measurements of one step's labels (of ``channel``): ``(compartment, columns)``.
+
+    ``measured`` is the step's ``(group, table)`` list (``StepOutput.tables``). The tables of
+    the labels' channel are split by compartment (``Nuclei_...``, ``Cells_...``) and joined
+    on ``ObjectNumber``; the compartment named after the step (``cells``: ``Cells``) is
+    chosen, else the first one measured. ``columns`` starts with ``index`` (the object
+    number, which is the label value), then the numeric features as NumPy arrays (NaN where
+    a table lacks an object). ``None`` when the step measured no objects there, or measured
+    several planes or timepoints of that channel separately.
+    """
+    mine = [(g, t) for g, t in measured if g.get("channel", channel) == channel]
+    places = {tuple(sorted((k, v) for k, v in g.items() if k != "channel")) for g, _ in mine}
+    if len(places) != 1:
+        return None
+    parts: dict[str, list[pa.Table]] = {}
+    for _, table in mine:
+        for comp, part in step_compartments(step, table):
+            parts.setdefault(comp, []).append(part)
+    if not parts:
+        return None
+    own = compartment_name(step.name)
+    comp = own if own in parts else next(iter(parts))
+    return comp, _joined_columns(parts[comp])
+
+
+def _joined_columns(parts: list[pa.Table]) -> dict:
+    """Tables keyed by ``ObjectNumber`` as one column dict (``index`` first), joined on it."""
+    numbers = np.unique(
+        np.concatenate([tables.numeric_values(p.column("ObjectNumber")) for p in parts])
+    ).astype(np.int64)
+    wanted = pa.array(numbers)
+    columns: dict[str, np.ndarray] = {"index": numbers}
+    for part in parts:
+        take = pc.index_in(wanted, value_set=part.column("ObjectNumber").combine_chunks())
+        for name in part.column_names:
+            if name == "ObjectNumber" or name in columns:
+                continue
+            values = _values(part.column(name).take(take))
+            if values is not None:
+                columns[name] = values
+    return columns
+
+
+def _values(column) -> np.ndarray | None:
+    """A numeric column as NumPy, nulls as NaN; ``None`` for other columns."""
+    values = tables.numeric_values(column)
+    if values is None or not column.null_count:
+        return values
+    full = np.full(len(column), np.nan)
+    full[tables.numeric_values(pc.is_valid(column))] = values
+    return full
 
 
 def _plate_step_entries(name: str, groups: list, estimate, t0: float) -> list[dict]:
@@ -156,6 +221,8 @@ def _plate_step_entries(name: str, groups: list, estimate, t0: float) -> list[di
                 "kind": "image",
                 "error": None,
                 "seconds": time.perf_counter() - t0,
+                "features": None,
+                "compartment": None,
             }
         )
     return entries
@@ -190,4 +257,6 @@ def _error(step: str, exc: BaseException) -> dict:
         "kind": None,
         "error": f"{type(exc).__name__}: {exc}",
         "seconds": 0.0,
+        "features": None,
+        "compartment": None,
     }

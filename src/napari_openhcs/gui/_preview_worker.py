@@ -6,8 +6,9 @@ never waits. A change while a preview runs cancels it (the busy worker is killed
 newest pipeline runs next. Results update one layer per step output in place.
 
 Each step shows the channels it works on (a step grouped on channel 1 shows channel 1 only);
-the last step's layers are visible and the earlier ones hidden (until the last step changes,
-a user's choice of what to show is kept). When a step fails, the layers of the steps after
+labels carry the objects' measurements as the layer's ``features`` (hovering an object shows
+its values); the last step's layers are visible and the earlier ones hidden (until the last
+step changes, a user's choice of what to show is kept). When a step fails, the layers of the steps after
 it are kept but marked stale (name suffix, dimmed), and a removed step's layers go.
 """
 
@@ -197,15 +198,18 @@ class PreviewController(QObject):
         pixel = getattr(self.session.index, "pixel_size", None) or (1.0, 1.0)
         array = entry["array"]
         new = layer is None or layer not in self.viewer.layers
+        kind = "labels" if entry["kind"] in ("labels", "mask") else "image"
         layer = set_layer(
             self.viewer,
             name,
             array,
-            "labels" if entry["kind"] in ("labels", "mask") else "image",
+            kind,
             scale=(*[1.0] * (array.ndim - 2), float(pixel[0]), float(pixel[1])),
         )
         if new:
             layer.visible = visible
+        if kind == "labels":
+            _set_features(layer, entry.get("features"), entry.get("compartment"))
         self.layers.setdefault(step, {})[channel] = layer
 
     def _layer_name(self, entry: dict) -> str:
@@ -259,6 +263,16 @@ def _channels_worked_on(step: dict) -> set | None:
                 channels.add(key)
         return channels
     return None
+
+
+def _set_features(layer, features: dict | None, compartment: str | None) -> None:
+    """The objects' measurements as the Labels layer's ``features`` (an ``index`` column of
+    label values), so napari's status bar shows a hovered object's values; none clears them."""
+    layer.features = features or {}
+    meta = dict(layer.metadata)
+    meta.setdefault("openhcs", {})
+    meta["openhcs"] = {**meta["openhcs"], "compartment": compartment}
+    layer.metadata = meta
 
 
 def _after_error(step: str, order: list, errors: dict) -> bool:
