@@ -1,12 +1,17 @@
 """A plate heat map of one per-well measurement; clicking a well emits it.
 
-The whole plate fits the widget (cells shrink with it, never a scroll bar); a colour bar
-gives the measurement's range; the selected well keeps its colour and gets an outline.
+The measurement is chosen from every numeric column of the run's per-well profile
+(``wells.parquet``, else ``wells.csv``): the counts (``Metadata_Count_Cells``), the medians
+of every object feature (``Cells_AreaShape_Area``), the run's aggregates; the box completes
+any part of a name typed into it. The whole plate fits the widget (cells shrink with it,
+never a scroll bar); a colour bar gives the measurement's range; the selected well keeps
+its colour and gets an outline.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from qtpy.QtCore import QModelIndex, Qt, Signal
 from qtpy.QtGui import QBrush, QColor, QLinearGradient, QPainter, QPen, QPixmap
@@ -25,7 +30,11 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_openhcs import tables
 from napari_openhcs.wells import grid_position
+
+#: Columns of the per-well table that say which well it is, not what was measured.
+_NOT_MEASURED = ("well", "row", "column", "plate", "status")
 
 #: Smallest cell of the grid (px): a 96-well plate needs about 12·22 × 8·16 px.
 CELL_W, CELL_H = 22, 16
@@ -70,8 +79,17 @@ class PlateHeatMap(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.measure = QComboBox()
-        self.measure.setToolTip("Per-well measurement shown on the plate")
-        self.measure.currentTextChanged.connect(self._paint)
+        self.measure.setToolTip(
+            "Per-well measurement shown on the plate: any numeric column of wells.csv "
+            "(counts, feature medians); type part of a name to find it"
+        )
+        self.measure.setEditable(True)
+        self.measure.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.measure.completer().setFilterMode(Qt.MatchFlag.MatchContains)
+        self.measure.completer().setCompletionMode(
+            self.measure.completer().CompletionMode.PopupCompletion
+        )
+        self.measure.currentIndexChanged.connect(self._paint)
         self.table = QTableWidget()
         self.table.cellClicked.connect(self._clicked)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -104,6 +122,38 @@ class PlateHeatMap(QWidget):
         self.selected: str | None = None
         self._fit()
 
+    @property
+    def feature(self) -> str:
+        """The measurement shown (the chosen item, not text half typed into the box)."""
+        return self.measure.itemText(self.measure.currentIndex())
+
+    def features(self) -> list[str]:
+        """Every measurement the box offers, in the table's order."""
+        return [self.measure.itemText(i) for i in range(self.measure.count())]
+
+    def choose(self, feature: str) -> None:
+        """Colour the plate by ``feature`` (one of :meth:`features`).
+
+        Raises
+        ------
+        KeyError
+            If the run's table has no such numeric column.
+        """
+        i = self.measure.findText(feature, Qt.MatchFlag.MatchExactly)
+        if i < 0:
+            raise KeyError(f"no numeric per-well measurement {feature!r}")
+        self.measure.setCurrentIndex(i)
+
+    def load(self, out: str | Path, shape: tuple[int, int]) -> bool:
+        """Show the per-well table of the run folder ``out`` (``wells.parquet``, typed, else
+        ``wells.csv``); returns whether there was one."""
+        folder = Path(out)
+        for name, read in (("wells.parquet", tables.read_table), ("wells.csv", tables.read_csv)):
+            if (folder / name).exists():
+                self.set_data(read(folder / name).to_pylist(), shape)
+                return True
+        return False
+
     def selected_cell(self) -> tuple[int, int] | None:
         return grid_position(self.selected) if self.selected else None
 
@@ -116,7 +166,7 @@ class PlateHeatMap(QWidget):
 
     def _describe_selection(self) -> None:
         v = self.values().get(self.selected) if self.selected else None
-        key = self.measure.currentText()
+        key = self.feature
         self.selection.setText(f"{self.selected}: {key} = {v:.4g}" if v is not None else "")
 
     def _fit(self) -> None:
@@ -131,24 +181,31 @@ class PlateHeatMap(QWidget):
         )
 
     def set_data(self, rows: list[dict], shape: tuple[int, int]) -> None:
-        """``rows`` as read from ``wells.csv`` (one dict per well), plate ``(rows, columns)``."""
+        """``rows`` as read from ``wells.csv`` (one dict per well), plate ``(rows, columns)``.
+
+        The box offers every column with a number in some well; the measurement shown
+        stays when the new table has it (a re-run), else the first is shown.
+        """
         self.rows = {r["well"]: r for r in rows if r.get("well")}
         self.shape = shape
         numeric = []
         for key in rows[0] if rows else []:
-            if key in ("well", "row", "column", "plate", "status"):
+            if key in _NOT_MEASURED:
                 continue
             if any(_number(r.get(key)) is not None for r in rows):
                 numeric.append(key)
+        before = self.feature
         self.measure.blockSignals(True)
         self.measure.clear()
         self.measure.addItems(numeric)
+        if before in numeric:
+            self.measure.setCurrentIndex(numeric.index(before))
         self.measure.blockSignals(False)
         self._paint()
 
     def values(self) -> dict[str, float]:
         """The chosen measurement per well (wells without a number left out)."""
-        key = self.measure.currentText()
+        key = self.feature
         out = {}
         for well, r in self.rows.items():
             v = _number(r.get(key))
@@ -171,7 +228,7 @@ class PlateHeatMap(QWidget):
             for well, v in values.items():
                 r, c = grid_position(well)
                 item = QTableWidgetItem()
-                item.setToolTip(f"{well}: {self.measure.currentText()} = {v}")
+                item.setToolTip(f"{well}: {self.feature} = {v}")
                 item.setBackground(QBrush(ramp(0.5 if hi == lo else (v - lo) / (hi - lo))))
                 self.table.setItem(r, c, item)
         self._paint_legend(lo, hi)
@@ -199,6 +256,8 @@ class PlateHeatMap(QWidget):
 
 
 def _number(value) -> float | None:
+    if isinstance(value, bool):
+        return None  # a flag (a plate map's control column), not a measurement
     try:
         v = float(value)
     except (TypeError, ValueError):

@@ -276,13 +276,9 @@ class RunPanel(QGroupBox):
         self.run_finished.emit(self.report)
 
     def _load_outputs(self, report) -> None:
-        from napari_openhcs.execution.records import read_csv_rows
-
-        table = Path(report.out) / "wells.csv"
         self._output_plate, self._output_well = self.session.plate_path, None
-        if table.exists():
-            idx = self.session.index
-            self.heatmap.set_data(read_csv_rows(table), (idx.rows, idx.columns))
+        idx = self.session.index
+        self.heatmap.load(report.out, (idx.rows, idx.columns))
         if report.finished:
             well = self.session.well if self.session.well in report.finished else None
             self.open_output_well(well or report.finished[0])
