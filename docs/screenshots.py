@@ -1,4 +1,5 @@
-"""Regenerate the dock screenshots in docs/images/ (plate, pipeline, preview, run and heat map).
+"""Regenerate the dock screenshots in docs/images/ (plate, pipeline, preview, run and heat map,
+the cell_profile preview with a hovered cell's features, the heat map of a chosen feature).
 
 The docks are opened as a user opens them, from the Plugins menu
 (``add_plugin_dock_widget``), in a 1920 × 1080 window. Needs a display; on a headless
@@ -92,10 +93,61 @@ def main() -> int:
     show_only(lambda x: x.name.startswith("output:"))
     shot("heatmap.png")
 
+    cells_preview(viewer, dock, pump, shot, show_only, raw_channel)
+    dock.tabs.setCurrentWidget(dock.run_panel)
+    dock.run_panel.out.setText(str(tmp / "cells-out"))
+    dock.run_panel.start()
+    pump(until=lambda: dock.run_panel.report is not None and not dock.run_panel.running)
+    dock.run_panel.heatmap.choose("Cells_AreaShape_Area")
+    show_only(lambda x: x.name.startswith("output:") and x.name.endswith((" cells", " DAPI")))
+    viewer.status = "Ready"
+    shot("heatmap-feature.png")
+
     dock.preview.close()
     dock.run_panel.close_executor()
     viewer.close()
     return 0
+
+
+def cells_preview(viewer, dock, pump, shot, show_only, raw_channel) -> None:
+    """cell_profile's preview: the cells (outlines) and cytoplasm over the raw channels, the
+    pointer on a cell and its measurements in the status bar (napari shows a Labels layer's
+    features there)."""
+    import numpy as np
+
+    from napari_openhcs.pipeline import load_pipeline
+
+    dock.preview_box.setChecked(False)
+    dock.set_steps(load_pipeline("cell_profile"))
+    dock.tabs.setCurrentIndex(1)  # Steps
+    dock.step_list.setCurrentRow(2)  # cells
+    n = len(dock.preview.timings)
+    dock.preview_box.setChecked(True)
+    pump(until=lambda: len(dock.preview.timings) > n)
+    dock.preview_box.setChecked(False)
+    cells = viewer.layers["preview: cells [FITC]"]
+    cytoplasm = viewer.layers["preview: cytoplasm [FITC]"]
+    show_only(lambda x: raw_channel(x) is not None or x in (cells, cytoplasm))
+    cells.contour, cells.opacity = 2, 1.0
+    cytoplasm.opacity = 0.45
+    labels = np.asarray(cells.data)
+    value = int(np.bincount(labels[labels > 0]).argmax())  # the largest cell
+    ys, xs = np.nonzero(labels == value)
+    centre = np.array([ys.mean(), xs.mean()])
+    inside = np.argmin((ys - centre[0]) ** 2 + (xs - centre[1]) ** 2)
+    where = (ys[inside], xs[inside])
+    # the pointer itself is not in a window grab: a cross marks where it is
+    pointer = viewer.add_points(
+        [where], name="pointer", symbol="cross", size=9, face_color="white", scale=cells.scale
+    )
+    viewer.layers.selection.active = cells
+    viewer.mouse_over_canvas = True
+    viewer.cursor.position = tuple(cells.data_to_world(where))
+    viewer.update_status_from_cursor()
+    shot("cells-preview.png")
+    viewer.layers.remove(pointer)
+    viewer.mouse_over_canvas = False
+    viewer.status = "Ready"
 
 
 if __name__ == "__main__":

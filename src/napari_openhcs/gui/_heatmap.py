@@ -106,7 +106,8 @@ class PlateHeatMap(QWidget):
         self.legend_bar = QLabel()
         self.legend_bar.setToolTip("Colour scale of the measurement: low (left) to high (right)")
         self.selection = QLabel()
-        self.selection.setMinimumHeight(self.selection.fontMetrics().height())  # no jump on click
+        # a line's height with room for descenders (underscores): no jump on click, no clipping
+        self.selection.setMinimumHeight(self.selection.fontMetrics().lineSpacing() + 4)
         legend = QHBoxLayout()
         legend.addWidget(self.legend_min)
         legend.addWidget(self.legend_bar, 1)
