@@ -31,30 +31,39 @@ def _labels_layer(viewer, step):
     return layer
 
 
-def _direct_measurements(labels, dna, cyto, compartment):
-    """measure_cells called directly on the preview's labels and projections, as the
-    pipeline's two calls name them (DNA with intensity and size/shape, Cyto intensity)."""
+def _measure_calls(plate, step):
+    """The step's measure_cells calls as the compiler resolves them (names filled in)."""
+    from napari_openhcs.pipeline import load_pipeline
+    from napari_openhcs.pipeline.compiler import compile_pipeline
+    from napari_openhcs.pipeline.workunits import chain_pairs
+    from napari_openhcs.plates import open_plate
+    from napari_openhcs.storage.layout import OutputSpec
+
+    index = open_plate(plate)
+    spec = OutputSpec(out_dir="", plate_name=index.name, rows=index.rows, columns=index.columns)
+    plan = compile_pipeline(load_pipeline("cell_profile"), index, spec, wells=["A01"])
+    (compiled,) = [s for s in plan.steps if s.name == step]
+    return [k for f, k in chain_pairs(compiled) if f.ref.endswith(".measure_cells")]
+
+
+def _direct_measurements(plate, step, labels, projections):
+    """measure_cells called directly on the preview's labels and projected channels, with
+    the pipeline's arguments."""
     from napari_openhcs.functions import measure_cells
 
-    _, first = measure_cells(
-        labels[None],
-        dna[None],
-        compartment=compartment,
-        channels=("DNA",),
-        families=("intensity", "sizeshape"),
-    )
-    _, second = measure_cells(
-        labels[None],
-        cyto[None],
-        compartment=compartment,
-        channels=("Cyto",),
-        families=("intensity",),
-    )
-    return first, second
+    found = []
+    for kwargs in _measure_calls(plate, step):
+        kwargs = dict(kwargs)
+        intensity = kwargs.pop("intensity")
+        assert intensity["image"] == "project"
+        image = projections[intensity["channel"]]
+        found.append(measure_cells(labels[None], image[None], **kwargs)[1])
+    assert found
+    return found
 
 
 @pytest.mark.gui
-def test_cell_profile_preview_labels_carry_their_compartments_measurements(docks, qtbot):
+def test_cell_profile_preview_labels_carry_their_compartments_measurements(docks, plate, qtbot):
     from napari_openhcs.pipeline import load_pipeline
 
     viewer, dock, nav = docks
@@ -62,8 +71,10 @@ def test_cell_profile_preview_labels_carry_their_compartments_measurements(docks
     dock.set_steps(load_pipeline("cell_profile"))
     dock.preview_box.setChecked(True)
     wait_preview(qtbot, dock)
-    dna = np.asarray(viewer.layers["preview: project [DAPI]"].data)  # uint16, as measured
-    cyto = np.asarray(viewer.layers["preview: project [FITC]"].data)
+    projections = {  # uint16, as measured
+        1: np.asarray(viewer.layers["preview: project [DAPI]"].data),
+        2: np.asarray(viewer.layers["preview: project [FITC]"].data),
+    }
     for step, compartment in COMPARTMENTS.items():
         layer = _labels_layer(viewer, step)
         assert layer._type_string == "labels"
@@ -75,9 +86,8 @@ def test_cell_profile_preview_labels_carry_their_compartments_measurements(docks
         np.testing.assert_array_equal(np.sort(features["index"].to_numpy()), objects)
         own = [c for c in features.columns if c != "index"]
         assert own and all(c.startswith(compartment + "_") for c in own)
-        first, second = _direct_measurements(labels, dna, cyto, compartment)
         compared = 0
-        for table in (first, second):
+        for table in _direct_measurements(plate, step, labels, projections):
             numbers = table.column("ObjectNumber").to_numpy()
             rows = {int(n): i for i, n in enumerate(numbers)}
             order = [rows[int(v)] for v in features["index"]]
