@@ -23,7 +23,7 @@ from qtpy.QtWidgets import (
 
 from napari_openhcs.atomic import write_text
 from napari_openhcs.gui._browser import FunctionBrowser
-from napari_openhcs.gui._step_form import StepForm, StepModel
+from napari_openhcs.gui._step_form import StepForm, StepModel, gives_labels
 
 
 def with_suffix(path: str | Path, suffix: str) -> Path:
@@ -323,9 +323,11 @@ class PipelineDock(QWidget):
             if idx is not None
             else {}
         )
-        earlier = [(m.name, m.scope) for m in self.steps[: max(row, 0)] if m.enabled]
+        before = [m for m in self.steps[: max(row, 0)] if m.enabled]
+        earlier = [(m.name, m.scope) for m in before]
+        objects = [m.name for m in before if m.scope != "plate" and gives_labels(m)]
         names = dict(getattr(idx, "channel_names", None) or {})
-        self.form.set_step(model, values, earlier, names)
+        self.form.set_step(model, values, earlier, names, objects)
         self.form.show_error(self.errors.get(model.name) if model else None)
 
     def _item_changed(self, item: QListWidgetItem) -> None:

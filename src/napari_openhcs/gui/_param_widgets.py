@@ -14,6 +14,9 @@ widget's ``value`` is the parameter value itself, whatever the widget shows:
   list means None (``SequenceEdit``);
 - ``OptionalText``: a line edit where empty text means None;
 - ``ImageSource``: a combo box of this step's image, the raw images and earlier outputs;
+- ``ObjectsSource`` (annotation ``"objects"``): a combo box of the earlier steps whose
+  result is labels, values ``{"objects": name}``; a value naming none of them (a removed or
+  renamed step) stays, shown as invalid;
 - ``LiteralText``, for everything else and for numbers whose value is None or NaN: a line
   edit holding a Python literal, read back by the registry's ``parse_value``.
 """
@@ -29,7 +32,7 @@ from magicgui.widgets import ComboBox, LineEdit, ListEdit, TupleEdit
 from napari_openhcs.gui._browser import readable_doc
 from napari_openhcs.registry.info import ParamSpec
 from napari_openhcs.registry.specs import parse_value
-from napari_openhcs.vocabulary import FOOTPRINT_SHAPES
+from napari_openhcs.vocabulary import FOOTPRINT_SHAPES, image_ref, objects_ref
 
 
 class Footprint(dict):
@@ -38,6 +41,15 @@ class Footprint(dict):
 
 class ImageSource(dict):
     """A second image: ``{"image": source, "channel": c}`` or ``{"plate_step": name}``."""
+
+
+class ObjectsSource(dict):
+    """An earlier step's object set: ``{"objects": name}``."""
+
+
+#: What an objects parameter's box says when its value names no earlier object set.
+NOT_AN_OBJECT_SET = "not an earlier object set"
+INVALID_STYLE = "color: #e05050;"
 
 
 class OptionalText(str):
@@ -120,6 +132,7 @@ class LiteralEdit(LineEdit):
 PARAMETER_TYPES = TypeMap.global_instance().copy()
 PARAMETER_TYPES.register_type(Footprint, widget_type=FootprintEdit)
 PARAMETER_TYPES.register_type(ImageSource, widget_type=ComboBox)
+PARAMETER_TYPES.register_type(ObjectsSource, widget_type=ComboBox)
 PARAMETER_TYPES.register_type(OptionalText, widget_type=OptionalTextEdit)
 PARAMETER_TYPES.register_type(LiteralText, widget_type=LiteralEdit)
 PARAMETER_TYPES.register_type(list[float], widget_type=SequenceEdit)
@@ -142,6 +155,8 @@ def param_annotation(spec: ParamSpec, value: Any = Undefined) -> Any:
     """The annotation the widget for ``spec`` holding ``value`` (default: the spec's default)
     is built for; ``PARAMETER_TYPES`` maps it to the widget (see the module docstring)."""
     value = spec.default if value is Undefined else value
+    if spec.annotation == "objects":
+        return ObjectsSource
     if spec.annotation == "image" and isinstance(value, dict):
         return ImageSource
     if spec.annotation == "footprint":
@@ -165,12 +180,15 @@ def param_options(spec: ParamSpec, value: Any = Undefined, context: dict | None 
     """magicgui widget options: choices, or min/max/step that never clamp ``value``.
 
     Image parameters get their sources from ``context`` (``earlier`` steps, plate
-    ``channels`` and ``channel_names``, see ``image_sources``).
+    ``channels`` and ``channel_names``, see ``image_sources``), objects parameters the
+    earlier object sets (``objects``, see ``object_sets``).
     """
     value = spec.default if value is Undefined else value
     annotation = param_annotation(spec, value)
     options: dict[str, Any] = {}
-    if annotation is ImageSource:
+    if annotation is ObjectsSource:
+        options["choices"] = object_sets((context or {}).get("objects", []), value)
+    elif annotation is ImageSource:
         context = context or {}
         options["choices"] = image_sources(
             context.get("earlier", []),
@@ -216,7 +234,7 @@ def param_widget(spec: ParamSpec, value: Any, context: dict | None = None):
     ``context`` serves image parameters (see ``param_options``).
     """
     annotation = param_annotation(spec, value)
-    label = spec.name if annotation is ImageSource else param_label(spec)
+    label = spec.name if annotation in (ImageSource, ObjectsSource) else param_label(spec)
     try:
         w = PARAMETER_TYPES.create_widget(
             value=value,
@@ -233,8 +251,17 @@ def param_widget(spec: ParamSpec, value: Any, context: dict | None = None):
         doc = (doc + " " if doc else "") + "(odd, at least 3)"
     if isinstance(w, LiteralEdit):
         doc = (doc + " " if doc else "") + "(a Python literal; empty for None)"
+    if annotation is ObjectsSource and not isinstance(w, LiteralEdit):
+        doc = (doc + " " if doc else "") + "(an object set: an earlier step whose result is labels)"
+        _mark_object_set(w, (context or {}).get("objects", []))
+        w.changed.connect(lambda *_a: _mark_object_set(w, (context or {}).get("objects", [])))
     w.tooltip = doc or None
     return w
+
+
+def _mark_object_set(w, names: list[str]) -> None:
+    """Red text on an objects box whose value names no earlier object set."""
+    w.native.setStyleSheet("" if is_object_set(w.value, names) else INVALID_STYLE)
 
 
 #: units of parameters by a word of their name (the registry has none; these hold for the
@@ -317,3 +344,40 @@ def image_sources(
     if value is not None and all(v != value for _, v in choices):
         choices.append((repr(value), value))
     return choices
+
+
+def is_object_set(value: Any, names: list[str]) -> bool:
+    """Whether ``value`` names one of the object sets ``names``: ``{"objects": name}``, or
+    the image form older pipelines use (``{"image": name, "channel": c}``)."""
+    name = objects_ref(value)
+    if name is None:
+        ref = image_ref(value)
+        name = ref["image"] if ref is not None else None
+    return name is not None and name in names
+
+
+def object_sets(names: list[str], value: Any = None) -> list[tuple[str, Any]]:
+    """Choices for an objects parameter: ``(name, {"objects": name})`` for each earlier
+    step whose result is labels (``names``, in step order).
+
+    A ``value`` that is none of them is kept as a further choice: the image form of an
+    earlier object set (older pipelines) under the set's name, anything else (a step
+    removed, renamed, or whose result is no longer labels; no choice made yet) marked
+    invalid, so the pipeline check names it instead of the form changing it silently.
+    """
+    choices: list[tuple[str, Any]] = [(name, {"objects": name}) for name in names]
+    if all(v != value for _, v in choices):
+        choices.append((_object_set_label(value, names), value))
+    return choices
+
+
+def _object_set_label(value: Any, names: list[str]) -> str:
+    if value is None:
+        return f"(none: {NOT_AN_OBJECT_SET})"
+    ref = image_ref(value)
+    if ref is not None and ref["image"] in names:
+        channel = ref.get("channel")
+        return ref["image"] + (f" (channel {channel})" if channel is not None else "")
+    name = objects_ref(value) or (ref["image"] if ref is not None else None)
+    shown = repr(name) if name is not None else repr(value)
+    return f"{shown}: {NOT_AN_OBJECT_SET}"

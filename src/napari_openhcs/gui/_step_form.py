@@ -9,6 +9,7 @@ from magicgui.widgets import CheckBox, ComboBox, Container, LineEdit, Select
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
 
+from napari_openhcs.errors import UnknownFunctionError
 from napari_openhcs.gui._browser import library_name, title
 from napari_openhcs.gui._param_widgets import channel_label, param_widget
 from napari_openhcs.pipeline import Step
@@ -85,6 +86,20 @@ class StepModel(StepSettings):
         )
 
 
+def gives_labels(model: StepModel) -> bool:
+    """Whether the step's result is labels (an object set): the last function of its chain,
+    or of any other group of its dict pattern, returns labels (``output_kind``)."""
+    chains = [model.calls(), *model.other_groups.values()]
+    for chain in chains:
+        if chain:
+            try:
+                if get_info(chain[-1][0]).output_kind == "labels":
+                    return True
+            except UnknownFunctionError:  # an unknown function gives no object set
+                continue
+    return False
+
+
 class StepForm(QWidget):
     """Edits one ``StepModel`` in place; ``changed`` after every edit.
 
@@ -155,10 +170,13 @@ class StepForm(QWidget):
         group_values: dict | None = None,
         earlier: list[tuple[str, str]] | None = None,
         channel_names: dict | None = None,
+        objects: list[str] | None = None,
     ) -> None:
         """Build the form for ``model`` (``group_values``: component -> plate values;
         ``earlier``: ``(name, scope)`` of the enabled steps before it, for image sources;
-        ``channel_names``: channel -> name, shown instead of numbers)."""
+        ``channel_names``: channel -> name, shown instead of numbers; ``objects``: the
+        names of the earlier per-well steps whose result is labels, for objects
+        parameters)."""
         for w in (self.settings, *self.chain_forms):
             if w is not None:
                 # a widget taken out of the form may still emit (a combo box losing its
@@ -190,6 +208,7 @@ class StepForm(QWidget):
                 "earlier": [] if model.scope == "plate" else list(earlier or []),
                 "channels": list(self._group_values.get("channel", [])),
                 "channel_names": self._channel_names,
+                "objects": [] if model.scope == "plate" else list(objects or []),
             }
             widgets = [
                 param_widget(p, kwargs.get(p.name, defaults[p.name]), context) for p in info.params
