@@ -255,7 +255,7 @@ def _renumber(labels: np.ndarray) -> np.ndarray:
 # -- secondary and tertiary objects ----------------------------------------------------------
 
 
-@declare(contract="stack", category="segmentation", output_kind="labels", image_params=("seeds",))
+@declare(contract="stack", category="segmentation", output_kind="labels", object_params=("seeds",))
 @numpy
 def identify_secondary_objects(
     image: np.ndarray,
@@ -376,7 +376,7 @@ def identify_secondary_objects(
     return cells
 
 
-@declare(contract="stack", category="segmentation", output_kind="labels", image_params=("nuclei",))
+@declare(contract="stack", category="segmentation", output_kind="labels", object_params=("nuclei",))
 @numpy
 def identify_tertiary_objects(
     cells: np.ndarray, nuclei: np.ndarray, *, shrink_nuclei: bool = False
