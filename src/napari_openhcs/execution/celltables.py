@@ -31,7 +31,8 @@ import pyarrow.compute as pc
 
 from napari_openhcs import tables
 from napari_openhcs.pipeline.workunits import CompiledStep, WorkUnit, chain_pairs
-from napari_openhcs.storage.profiles import compartment_name, single_cell_table, well_profiles
+from napari_openhcs.storage.names import compartment_name
+from napari_openhcs.storage.profiles import single_cell_table, well_profiles
 
 #: The tables a run writes per well (``<kind>/<well>.parquet``) and per plate (``<kind>.*``).
 SINGLE_CELL, IMAGE = "single_cell", "image"

@@ -26,7 +26,7 @@ from napari_openhcs.errors import PipelineError
 from napari_openhcs.pipeline.workunits import CompiledStep
 from napari_openhcs.plates.index import PlateIndex
 from napari_openhcs.registry import get_info
-from napari_openhcs.storage.profiles import channel_feature_names, compartment_name, is_name_part
+from napari_openhcs.storage.names import channel_feature_names, compartment_name, is_name_part
 from napari_openhcs.vocabulary import image_ref, objects_ref
 
 LABELS = "labels"
