@@ -227,3 +227,22 @@ def test_given_names_are_kept_and_bad_ones_refused(ghost, tmp_path):
         _compile(ghost, tmp_path, step(compartment="My_cells"))
     with pytest.raises(PipelineError, match=r"channel name\(s\) 'Alexa 488' are no feature-name"):
         _compile(ghost, tmp_path, step(channels=["Alexa 488"]))
+
+
+def test_the_object_sets_offered_are_the_earlier_labels(ghost):
+    from napari_openhcs.pipeline.objectsets import object_set_choices
+
+    steps = [
+        Step(MAXP, name="project"),
+        _nuclei(),
+        Step(PRIMARY, name="both"),  # labels in channels 1 and 2
+        Step(GAUSS, name="smooth", input_source="start"),
+        _cells({"objects": "nuclei"}),
+    ]
+    assert object_set_choices(steps, ghost, 1) == []
+    assert object_set_choices(steps, ghost, 4) == [
+        {"objects": "nuclei"},
+        {"objects": "both", "channel": 1},
+        {"objects": "both", "channel": 2},
+    ]
+    assert {"objects": "cells"} in object_set_choices(steps, ghost, 5)

@@ -21,8 +21,9 @@ step passes through keeps its input's kind). With that, before any pixel is read
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
-from napari_openhcs.errors import PipelineError
+from napari_openhcs.errors import PipelineError, UnknownFunctionError
 from napari_openhcs.pipeline.workunits import CompiledStep
 from napari_openhcs.plates.index import PlateIndex
 from napari_openhcs.registry import get_info
@@ -98,6 +99,56 @@ class ResultKinds:
 
 
 _PLURAL = {"site": "sites", "channel": "channels", "z": "z", "timepoint": "timepoints"}
+
+
+def object_set_choices(steps, index: PlateIndex, before: int) -> list[dict]:
+    """The values an objects parameter of ``steps[before]`` may take: ``{"objects": name}``
+    for every enabled per-well step before it with labels in one channel, with a
+    ``"channel"`` for each of several (what the dock offers; no pixel is read).
+
+    ``steps`` are the pipeline's ``Step`` s (uncompiled); a function the registry does not
+    know counts as giving an image.
+
+    Examples
+    --------
+    >>> object_set_choices(pipeline.steps, index, 2)  # doctest: +SKIP
+    [{'objects': 'nuclei'}]
+    """
+    kinds = ResultKinds(index)
+    for step in steps[:before]:
+        if step.enabled and step.scope != "plate":
+            kinds.add(_declared(step))
+    choices: list[dict] = []
+    for name, made in kinds.steps.items():
+        labelled = [c for c, k in made.items() if k == LABELS]
+        if len(labelled) == 1:
+            choices.append({"objects": name})
+        else:
+            choices += [{"objects": name, "channel": _plate_channel(index, c)} for c in labelled]
+    return choices
+
+
+def _declared(step) -> SimpleNamespace:
+    """A ``Step`` as ``ResultKinds.add`` reads it: each function by its declared output kind."""
+
+    def chain(pairs) -> tuple:
+        out = []
+        for ref, kwargs in pairs:
+            try:
+                kind = get_info(ref).output_kind
+            except UnknownFunctionError:
+                kind = "image"
+            out.append((SimpleNamespace(output_kind=kind), kwargs))
+        return tuple(out)
+
+    pattern = step.pattern
+    if isinstance(pattern, dict):
+        pattern = tuple((str(k), chain(v)) for k, v in pattern.items())
+    else:
+        pattern = chain(pattern)
+    return SimpleNamespace(
+        name=step.name, pattern=pattern, group_by=step.group_by, input_source=step.input_source
+    )
 
 
 def resolve_objects(step, pattern: tuple, kinds: ResultKinds) -> tuple:
