@@ -25,7 +25,9 @@ THRESHOLD_METHODS = ("otsu", "otsu3", "minimum_cross_entropy", "robust_backgroun
 
 
 #: What every ``measure_cells`` declares (CPU, CuPy, pyclesperanto): one definition, so a
-#: step can switch between them and the pipeline reads the same outputs.
+#: step can switch between them and the pipeline reads the same outputs. In a pipeline, a
+#: left-out ``compartment`` and ``channels`` are filled in by the compiler (the step's name,
+#: the plate's channel names: ``pipeline.objectsets.name_measurements``).
 MEASURE_CELLS_DECLARATION = {
     "contract": "stack",
     "category": "measurement",
