@@ -109,6 +109,8 @@ def make_cells(
             break
         r = rng.uniform(*nucleus_radius)
         reach = r + cell_margin[1] + 2
+        if 2 * reach >= min(height, width):
+            continue  # the field is too small for this cell
         cy, cx = rng.uniform(reach, height - reach), rng.uniform(reach, width - reach)
         if any(np.hypot(cy - y, cx - x) < spacing + 0.3 * (r + rr) for y, x, rr in centres):
             continue

@@ -127,7 +127,7 @@ def well_phenotypes(
     if plate_map is None:
         return phenotypes, {}
     if isinstance(plate_map, Mapping):
-        source, rows = "(given)", plate_map
+        source, rows = "(in memory)", plate_map
     else:
         source, rows = os.fspath(plate_map), read_plate_map(plate_map)
     _check_columns(source, {c for values in rows.values() for c in values})
