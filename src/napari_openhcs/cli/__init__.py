@@ -171,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="channels (1 = nuclei; default: 2, or 3 with --cells: DNA, Cytoplasm, Membrane)",
+        help="channels: 1 = nuclei, 2+ = rings around them (default: 2); with --cells 1 to 3 "
+        "of DNA, Cytoplasm, Membrane (default: 3)",
     )
     p.add_argument("--z", type=int, default=3, metavar="N", help="z-planes per field")
     p.add_argument("--timepoints", type=int, default=1, metavar="N", help="timepoints")
