@@ -182,5 +182,7 @@ def read_plate_map(path: str | os.PathLike) -> dict[str, dict[str, str]]:
         well = (row[key] or "").strip()
         if well in out:
             raise InputError(f"plate map {path}: well {well} is named twice (line {line})")
+        if None in row:  # csv.DictReader keeps the surplus fields of a row under None
+            raise InputError(f"plate map {path}: line {line} has more fields than the header")
         out[well] = {k: v for k, v in row.items() if k != key}
     return out

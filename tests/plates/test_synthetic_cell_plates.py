@@ -184,6 +184,7 @@ def test_fewer_channels_keep_the_first_stains(tmp_path):
         ("well,postive_fraction\nA01,0.5\n", "did you mean 'positive_fraction'"),
         ("well,cell_size\nA01,1\nA01,2\n", "well A01 is named twice (line 3)"),
         ("plate,cell_size\nP1,1\n", "needs a 'well' (or 'well_position') column"),
+        ("well,cell_size\nA01,1,2\n", "line 2 has more fields than the header"),
     ],
 )
 def test_bad_plate_maps_are_refused_in_one_line_and_nothing_is_written(
