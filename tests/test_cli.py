@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from napari_openhcs import __version__
@@ -203,6 +204,9 @@ def test_demo_counts_cells_and_measures_the_positive_fraction_against_the_truth(
         assert abs(cells - true_cells) <= 0.1 * true_cells, (well, row)
         assert abs(positive - true_positive) <= 0.1, (well, row)
         assert planned == truth["phenotypes"][well]["positive_fraction"]
+    # row B's cells are 1.5 times larger in the map: larger as measured too
+    area = {r: np.median([float(rows[w][4]) for w in rows if w[0] == r]) for r in "AB"}
+    assert area["B"] > 1.2 * area["A"], rows
     fractions = [float(rows[w][6]) for w in sorted(rows)]
     assert fractions == sorted(fractions) and fractions[0] < 0.1 < 0.9 < fractions[-1]
     assert "Cells_Intensity_MeanIntensity_" in done.stdout

@@ -17,6 +17,7 @@ from napari_openhcs.cli import main
 from napari_openhcs.errors import InputError
 from napari_openhcs.plates import open_plate, read_plane
 from napari_openhcs.plates.synthetic import write_plate
+from napari_openhcs.plates.synthetic_score import marker_feature
 
 FORMATS = ["imagexpress", "operaphenix", "omezarr"]
 STAINS = {1: "DNA", 2: "Cytoplasm", 3: "Membrane"}
@@ -228,3 +229,17 @@ def test_synth_cells_with_a_pycytominer_plate_map_on_the_command_line(tmp_path, 
     assert truth["phenotypes"]["A01"]["positive_fraction"] == 0.5
     assert truth["phenotypes"]["A02"]["positive_fraction"] == 1.0
     assert truth["annotations"] == {"A01": {"pert_iname": "DMSO"}}
+
+
+@pytest.mark.parametrize(
+    ("columns", "chosen"),
+    [
+        (["DNA", "Cyto"], "Cyto"),  # a pipeline's own channel names
+        (["DNA", "Cytoplasm", "Membrane"], "Cytoplasm"),  # the plate's channel names
+    ],
+)
+def test_the_demo_finds_the_marker_feature_by_pattern(columns, chosen):
+    names = [f"Cells_Intensity_MeanIntensity_{c}" for c in columns] + ["Cells_AreaShape_Area"]
+    assert marker_feature(names) == f"Cells_Intensity_MeanIntensity_{chosen}"
+    with pytest.raises(InputError, match="found none"):
+        marker_feature(["Cells_Intensity_MeanIntensity_DNA"])

@@ -53,20 +53,23 @@ class WellScore:
         return max(errors)
 
 
-def marker_feature(columns: list[str], dna_names: tuple[str, ...] = ("DNA",)) -> str:
-    """The single-cell column of the cells' mean marker intensity: the one
-    ``Cells_Intensity_MeanIntensity_<channel>`` whose channel is not the DNA stain.
+def marker_feature(columns: list[str], marker: str = "Cytoplasm", dna: str = "DNA") -> str:
+    """The single-cell column of the cells' mean marker intensity:
+    ``Cells_Intensity_MeanIntensity_<marker>`` where the table has it (features named after
+    the plate's channels), else the one such column of a channel other than ``dna``.
 
     Examples
     --------
     >>> marker_feature(["Cells_Intensity_MeanIntensity_DNA", "Cells_Intensity_MeanIntensity_Cyto"])
     'Cells_Intensity_MeanIntensity_Cyto'
     """
-    found = [c for c in columns if (m := _MEAN.match(c)) and m["channel"] not in dna_names]
+    if f"Cells_Intensity_MeanIntensity_{marker}" in columns:
+        return f"Cells_Intensity_MeanIntensity_{marker}"
+    found = [c for c in columns if (m := _MEAN.match(c)) and m["channel"] != dna]
     if len(found) != 1:
         raise InputError(
-            "the single-cell table needs one Cells_Intensity_MeanIntensity_<channel> column "
-            f"of the marker channel; found {found or 'none'}"
+            f"the single-cell table needs a Cells_Intensity_MeanIntensity_{marker} column, or "
+            f"one of another channel than {dna}; found {found or 'none'}"
         )
     return found[0]
 
@@ -104,7 +107,8 @@ def score_cell_run(plate: str | Path, run: str | Path) -> tuple[list[WellScore],
     true_cells = read_csv(plate / TRUTH_DIR / "cells.csv")
     images = read_table(run / "image.parquet")
     singles = read_table(run / "single_cell.parquet")
-    feature = marker_feature(singles.column_names, (truth["channel_names"]["1"],))
+    names = truth["channel_names"]
+    feature = marker_feature(singles.column_names, names["2"], names["1"])
     marker = _column(singles, feature).astype(float)
     finite = marker[np.isfinite(marker)]
     threshold = float(threshold_otsu(finite)) if np.ptp(finite) > 0 else float(finite[0])
