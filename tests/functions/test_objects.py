@@ -330,7 +330,9 @@ def test_object_functions_are_listed_with_their_choices_and_bounds(tmp_path):
     assert primary["min_diameter"]["bounds"] == [1.0, 1000.0]
     assert primary["manual_threshold"]["bounds"] == [0.0, 1.0]
     secondary = {p["name"]: p for p in listed["identify_secondary_objects"]["params"]}
-    assert secondary["seeds"]["annotation"] == "image"
+    assert (
+        secondary["seeds"]["annotation"] == "objects"
+    )  # an object set: {"objects": "<earlier step>"}
     assert secondary["method"]["choices"] == ["propagation", "watershed_image", "distance"]
     for name in ("identify_tertiary_objects", "filter_objects", "relate_objects", "measure_cells"):
         assert listed[name]["available"]
