@@ -10,3 +10,6 @@ python3 -c "import pyclesperanto as cle; print('cle', cle.__version__, cle.get_d
 python3 -m pytest tests/memory tests/functions tests/registry/test_registry_gpu.py tests/execution/test_run_gpu.py -q -p no:cacheprovider -m gpu -W ignore::DeprecationWarning 2>&1 | tee "${OUT:-/tmp}/gpu_tests.log" | tail -25
 python3 benchmarks/gpu_plate_bench.py --size 2048 --wells 8 --workers 8 2>&1 | tee "${OUT:-/tmp}/gpu_bench.log" | tail -8
 python3 benchmarks/gpu_measure_bench.py --size 1080 --cells 240 --repeat 5 2>&1 | tee "${OUT:-/tmp}/gpu_measure_bench.log" | tail -16
+# Cell profiling of one 1080 px site: the CPU rows (intensity, size and shape, cp_measure beside) and
+# the GPU measure_cells rows side by side, and the plate's sites per second (2 workers); capped at 4 min.
+timeout 240 python3 benchmarks/cell_profile_bench.py --families intensity,sizeshape --repeat 3 --plate 2>&1 | tee "${OUT:-/tmp}/cell_profile_bench.log" | tail -32

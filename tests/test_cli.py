@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from napari_openhcs import __version__
@@ -173,6 +174,56 @@ def test_a_misspelt_function_names_its_step_and_the_closest_reference(plate, tmp
     done = cli("run", plate, "--pipeline", pipe, "--out", out, "--executor", "serial")
     assert_bad_input(done, "step 'project'", "did you mean napari_openhcs.functions.max_projection")
     assert not out.exists()
+
+
+def _demo_rows(stdout: str) -> dict[str, list[str]]:
+    """The per-well rows of the demo's table: well -> its columns as printed."""
+    rows = [line.split() for line in stdout.splitlines()]
+    return {r[0]: r[1:] for r in rows if r and re.fullmatch(r"[A-Z]\d\d", r[0])}
+
+
+@pytest.mark.slow  # about 15 s on 2 cores: a cells plate through cell_profile
+def test_demo_counts_cells_and_measures_the_positive_fraction_against_the_truth(tmp_path):
+    out = tmp_path / "demo"
+    done = subprocess.run(
+        ["napari-openhcs", "demo", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "250"},
+    )
+    assert done.returncode == 0, done.stderr
+    rows = _demo_rows(done.stdout)
+    assert sorted(rows) == ["A01", "A02", "A03", "B01", "B02", "B03"]
+    truth = json.loads((out / "plate" / "ground_truth.json").read_text())
+    for well, row in rows.items():
+        nuclei, true_nuclei, cells, true_cells = map(int, row[:4])
+        positive, true_positive, planned = map(float, row[6:9])
+        assert true_nuclei == true_cells == sum(truth["counts"][well].values())
+        assert abs(nuclei - true_nuclei) <= 0.1 * true_nuclei, (well, row)
+        assert abs(cells - true_cells) <= 0.1 * true_cells, (well, row)
+        assert abs(positive - true_positive) <= 0.1, (well, row)
+        assert planned == truth["phenotypes"][well]["positive_fraction"]
+    # row B's cells are 1.5 times larger in the map: larger as measured too
+    area = {r: np.median([float(rows[w][4]) for w in rows if w[0] == r]) for r in "AB"}
+    assert area["B"] > 1.2 * area["A"], rows
+    fractions = [float(rows[w][6]) for w in sorted(rows)]
+    assert fractions == sorted(fractions) and fractions[0] < 0.1 < 0.9 < fractions[-1]
+    assert "Cells_Intensity_MeanIntensity_" in done.stdout
+    assert (out / "results" / "single_cell.parquet").is_file()
+    assert (out / "plate_map.csv").is_file()
+
+
+def test_demo_exits_1_naming_the_wells_whose_counts_are_off(tmp_path, monkeypatch, capsys):
+    from napari_openhcs.cli import main, run
+
+    wells = ["A01", "A02"]
+    monkeypatch.setattr(run, "DEMO_PLATE", {**run.DEMO_PLATE, "wells": wells, "size": 128})
+    monkeypatch.setattr(run, "DEMO_PLATE_MAP", {w: run.DEMO_PLATE_MAP[w] for w in wells})
+    monkeypatch.setattr(run, "DEMO_COUNT_TOLERANCE", -1.0)  # every count is "off"
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--executor", "serial"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "counts are off by more than -100% of the truth in well(s) A01, A02 (exit 1)"
 
 
 def test_demo_gui_without_napari_names_the_extra_before_doing_anything(tmp_path):

@@ -209,3 +209,29 @@ def test_lists_of_plain_values_become_the_arrays_pa_array_makes():
     assert tables.as_table({"v": [1, "x"]}).column("v").to_pylist() == ["1", "x"]
     status = tables.as_table({"v": [WellStatus.DONE, None]}).column("v")
     assert status.type == pa.string() and status.to_pylist() == ["done", None]
+
+
+def test_written_csv_parses_back_to_the_parquet_values_in_column_order(tmp_path):
+    # The per-plate single-cell table's CSV: pandas (which pycytominer reads with) gets the
+    # columns in the table's order and every float exactly, whatever its layout (whole
+    # numbers, below 1e-4, from 1e16, NaN, inf, nulls), over several blocks of rows.
+    rng = np.random.default_rng(5)
+    n = 3000
+    features = {
+        f"Cells_F{i:03d}": rng.random(n) * 10.0 ** rng.integers(-9, 18, n) for i in range(40)
+    }
+    features["Cells_F000"][::3] = np.round(features["Cells_F000"][::3])
+    features["Cells_F001"][::5] = np.nan
+    features["Cells_F002"][::7] = -np.inf
+    columns = {"Metadata_Well": ["A01"] * n, "Metadata_ObjectNumber": np.arange(1, n + 1)}
+    table = tables.as_table({**columns, **features})
+    table = table.set_column(5, "Cells_F003", pa.array([None, 0.5] * (n // 2)))
+    tables.write_csv(table, tmp_path / "single_cell.csv")
+    frame = pd.read_csv(tmp_path / "single_cell.csv")
+    assert list(frame.columns) == table.column_names
+    for name in table.column_names[2:]:
+        want = np.array([np.nan if v is None else v for v in table.column(name).to_pylist()])
+        assert np.array_equal(frame[name].to_numpy(float), want, equal_nan=True), name
+    text = b"".join(tables._csv_chunks(table, rows=700)).decode()  # five blocks of rows
+    assert text == (tmp_path / "single_cell.csv").read_text() == tables.csv_text(table)
+    assert text == _dictwriter_text({k: table.column(k).to_pylist() for k in table.column_names})

@@ -16,7 +16,7 @@ import csv
 import io
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from napari_openhcs import atomic
@@ -114,7 +114,8 @@ def _column(values: Any, n: int) -> pa.Array:
         try:
             array = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed kinds, e.g. ints and strings
-            array = pa.array([None if v is None else str(v) for v in _plain_list(values)])
+            plain = values.tolist() if hasattr(values, "tolist") else map(_plain, values)
+            array = pa.array([None if v is None else str(v) for v in plain])
     if len(array) < n:
         array = pa.concat_arrays([array, pa.nulls(n - len(array), array.type)])
     return array
@@ -257,11 +258,6 @@ def _plain(value: Any) -> Any:
     return item() if callable(item) else value
 
 
-def _plain_list(values: Any) -> list:
-    tolist = getattr(values, "tolist", None)
-    return tolist() if callable(tolist) else [_plain(v) for v in values]
-
-
 def concat(tables: Iterable[Any]) -> pa.Table | None:
     """Rows of all ``tables`` one after the other, or ``None`` if there are none.
 
@@ -370,7 +366,6 @@ def concat_planes(tables: Sequence[Any]) -> pa.Table:
     >>> concat_planes([{"area": [3]}, {"area": [4, 5]}]).to_pydict()
     {'plane': [0, 1, 1], 'area': [3, 4, 5]}
     """
-
     parts = []
     for index, table in enumerate(tables):
         table = as_table(table)
@@ -390,32 +385,96 @@ def select_first(table: pa.Table, first: Sequence[str]) -> pa.Table:
 
 # -- files -------------------------------------------------------------------------------------
 def csv_text(table: Any) -> str:
-    """CSV text of ``table`` exactly as Python's ``csv`` module writes its Python values.
-
-    Nulls are empty fields, floats are written as ``repr`` writes them (``1.0``, ``1e-07``),
-    booleans as ``True``/``False``; fields with a comma, quote or newline are quoted. (The
-    text is that of the earlier row-by-row writer; pyarrow's own CSV writer is faster but
-    writes ``1.0`` as ``1``.)
-
-    Examples
-    --------
+    """CSV text of ``table`` exactly as Python's ``csv`` module writes its Python values:
+    nulls empty, floats as ``repr`` (``1.0``, ``1e-07``; float32 as its Python float), so they
+    parse back equal, booleans ``True``/``False``, fields with a comma, quote or newline quoted:
     >>> print(csv_text({"well": ["A01"], "area": [12.0], "ok": [True]}), end="")
     well,area,ok
     A01,12.0,True
     """
-    table = as_table(table)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(table.column_names)
-    if table.num_rows:
-        columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-        writer.writerows(zip(*columns, strict=True))
-    return buf.getvalue()
+    return b"".join(_csv_chunks(as_table(table))).decode("utf-8")
 
 
 def write_csv(table: Any, path: str | os.PathLike) -> None:
     """Write ``table`` to ``path`` as CSV (see :func:`csv_text`), atomically."""
-    atomic.write_text(path, csv_text(table))
+    with atomic.replace_file(path) as tmp, open(tmp, "wb") as fh:
+        fh.writelines(_csv_chunks(as_table(table)))
+
+
+def _csv_line(row: list) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(row)
+    return buf.getvalue()
+
+
+_CSV_QUOTED = "".join(c for c in ',"\r\n' if _csv_line([f"a{c}", 0])[0] == '"')  # 3.11: no \r
+
+
+def _s(value: Any) -> Any:
+    return constant(value, 1)[0]  # a pyarrow scalar: a Python one for a kernel imports pandas
+
+
+def _csv_chunks(table: pa.Table, rows: int = 16384) -> Iterator[bytes]:
+    """UTF-8 CSV text: the header, then blocks of rows made in kernels (floats as one array)."""
+    import pyarrow as pa  # lazy: see as_table
+    import pyarrow.compute as pc  # lazy: see as_table
+
+    yield _csv_line(table.column_names).encode("utf-8")
+    for start in range(0, table.num_rows, rows):
+        block, n = table.slice(start, rows), min(rows, table.num_rows - start)
+        floats = [i for i, c in enumerate(block.columns) if pa.types.is_floating(c.type)]
+        fields = {i: _csv_field(c) for i, c in enumerate(block.columns) if i not in floats}
+        if floats:
+            parts = [block.column(i).combine_chunks().cast(pa.float64()) for i in floats]
+            text = _repr_floats(pa.concat_arrays(parts))
+            fields.update((i, text.slice(k * n, n)) for k, i in enumerate(floats))
+        fields = map(fields.get, range(block.num_columns))
+        lines = pc.binary_join_element_wise(*fields, _s(","), options=pc.JoinOptions("replace", ""))
+        if block.num_columns == 1:  # csv quotes a lone empty field, so that the row shows
+            lines = pc.if_else(pc.equal(lines, _s("")), _s('""'), lines)
+        yield ("\n".join(lines.to_pylist()) + "\n").encode("utf-8")
+
+
+def _csv_field(column: pa.ChunkedArray) -> pa.Array:
+    """A non-float column's CSV fields (strings; null: empty), as ``csv`` writes them."""
+    import pyarrow as pa  # lazy: see as_table
+    import pyarrow.compute as pc  # lazy: see as_table
+
+    column, kind = column.combine_chunks(), column.type
+    if pa.types.is_integer(kind) or pa.types.is_null(kind):
+        return column.cast(pa.string())
+    if pa.types.is_boolean(kind):
+        return pc.if_else(column, _s("True"), _s("False"))
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        column = _from_list([None if v is None else str(v) for v in column.to_pylist()])
+    text = column.cast(pa.string())
+    quote = pc.match_substring_regex(text, f"[{_CSV_QUOTED}]")
+    doubled = pc.replace_substring(text, '"', '""')
+    quoted = pc.binary_join_element_wise(_s('"'), doubled, _s('"'), _s(""))
+    return pc.if_else(quote, quoted, text)
+
+
+def _repr_floats(column: pa.Array) -> pa.Array:
+    """float64 values as ``repr`` writes them, from pyarrow's shortest round-trip text (the
+    same digits): ``1`` gets its ``.0`` and ``1e-7`` becomes ``1e-07`` here; ``repr`` formats
+    the cells where only one of the two uses an exponent (``repr``: below 1e-4, from 1e16)."""
+    import pyarrow.compute as pc  # lazy: see as_table
+
+    text, size, finite = column.cast("string"), pc.abs(column), pc.is_finite(column)
+    python_e = pc.or_(pc.greater_equal(size, _s(1e16)), pc.less(size, _s(1e-4)))
+    python_e = pc.and_(pc.and_(finite, python_e), pc.not_equal(size, _s(0.0)))
+    arrow_e = pc.match_substring(text, "e")
+    if pc.any(both := pc.and_(arrow_e, python_e)).as_py():  # RE2's \1, then "0":
+        padded = pc.replace_substring_regex(text.filter(both), r"e([+-])([0-9])$", r"e\10\2")
+        text = pc.replace_with_mask(text, both, padded)
+    whole = pc.and_(pc.and_(finite, pc.equal(column, pc.floor(column))), pc.invert(arrow_e))
+    if pc.any(whole).as_py():
+        pointed = pc.binary_join_element_wise(text.filter(whole), _s(".0"), _s(""))
+        text = pc.replace_with_mask(text, whole, pointed)
+    if pc.any(other := pc.not_equal(python_e, arrow_e)).as_py():
+        fixed = [repr(v) for v in numeric_values(column.filter(other)).tolist()]
+        text = pc.replace_with_mask(text, other, _from_list(fixed))
+    return text
 
 
 def write_parquet(table: Any, path: str | os.PathLike) -> None:

@@ -80,17 +80,26 @@ def image_ref(value: object) -> dict | None:
 def objects_ref(value: object) -> str | None:
     """The object set ``value`` names for an objects-valued parameter, else ``None``.
 
-    The form is ``{"objects": name}``: ``name`` is an earlier per-well step whose result
-    is labels (an object set such as ``nuclei`` or ``cells``). The compiler checks that
-    the step exists before the one that asks, and that its result is labels, before any
-    pixel is read; it then resolves the reference to that step's labels.
+    The form is ``{"objects": name}``, with an optional ``"channel": c`` when the step
+    ``name`` makes labels in several channel groups: ``name`` is an earlier per-well step
+    whose result is labels (an object set such as ``nuclei`` or ``cells``). The compiler
+    checks that the step exists before the one that asks, and that its result is labels,
+    before any pixel is read; it then resolves the reference to that step's labels
+    (``{"image": name, "channel": c}``).
 
     Examples
     --------
     >>> objects_ref({"objects": "nuclei"}), objects_ref({"image": "nuclei"})
     ('nuclei', None)
+    >>> objects_ref({"objects": "cells", "channel": 2})
+    'cells'
     """
-    if not isinstance(value, dict) or set(value) != {"objects"}:
+    if not isinstance(value, dict) or "objects" not in value:
+        return None
+    if not set(value) <= {"objects", "channel"}:
+        return None
+    channel = value.get("channel")
+    if channel is not None and (isinstance(channel, bool) or not isinstance(channel, (int, str))):
         return None
     name = value["objects"]
     return name if isinstance(name, str) and name else None

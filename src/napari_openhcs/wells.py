@@ -147,11 +147,16 @@ def plate_wells(plate: int) -> list[str]:
     return [well_name(r, c) for r in range(1, rows + 1) for c in range(1, cols + 1)]
 
 
+#: Names of a plate map's well column: ours, then pycytominer's platemap layout.
+PLATE_MAP_WELL_COLUMNS = ("well", "well_position")
+
+
 def read_plate_map(path: str | os.PathLike) -> dict[str, dict[str, str]]:
     """A plate map CSV by well: a ``well`` column plus any others (condition, control, ...).
 
-    Values stay text, as written. Runs add the columns to ``wells.csv``; the synthetic plate
-    generator and screens read the same file. Bad input raises ``InputError``.
+    The well column may also be pycytominer's ``well_position``. Values stay text, as
+    written. Runs add the columns to ``wells.csv``; the synthetic plate generator and screens
+    read the same file. Bad input (no well column, a well named twice) raises ``InputError``.
 
     Examples
     --------
@@ -166,6 +171,18 @@ def read_plate_map(path: str | os.PathLike) -> dict[str, dict[str, str]]:
             rows = list(csv.DictReader(fh))
     except OSError as exc:
         raise InputError(f"cannot read plate map {path}: {exc.strerror}") from exc
-    if not rows or "well" not in rows[0]:
-        raise InputError(f"plate map {path} needs a 'well' column (e.g. well,condition,control)")
-    return {row["well"].strip(): {k: v for k, v in row.items() if k != "well"} for row in rows}
+    key = next((k for k in PLATE_MAP_WELL_COLUMNS if rows and k in rows[0]), None)
+    if key is None:
+        raise InputError(
+            f"plate map {path} needs a 'well' (or 'well_position') column "
+            "(e.g. well,condition,control)"
+        )
+    out: dict[str, dict[str, str]] = {}
+    for line, row in enumerate(rows, start=2):
+        well = (row[key] or "").strip()
+        if well in out:
+            raise InputError(f"plate map {path}: well {well} is named twice (line {line})")
+        if None in row:  # csv.DictReader keeps the surplus fields of a row under None
+            raise InputError(f"plate map {path}: line {line} has more fields than the header")
+        out[well] = {k: v for k, v in row.items() if k != key}
+    return out

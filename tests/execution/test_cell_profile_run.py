@@ -1,6 +1,7 @@
 """The built-in ``cell_profile`` pipeline on a small plate of synthetic cells: the single-cell,
 image and per-well tables a run writes, equal on every executor and after a resume, read by
-pycytominer as they are, and labels in which every cell holds exactly its nucleus."""
+pycytominer as they are, features named with the plate's channel names, each nucleus's
+child count, and labels in which every cell holds exactly its nucleus."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from pycytominer.cyto_utils import infer_cp_features
 from scipy import ndimage as ndi
 
 from napari_openhcs.execution.run import run_plate
+from napari_openhcs.plates import open_plate
 from napari_openhcs.plates.synthetic_cells import make_cells
-from napari_openhcs.plates.synthetic_layouts import PLATE_NAME, ImageXpressLayout
+from napari_openhcs.plates.synthetic_layouts import PLATE_NAME, ImageXpressLayout, channel_name
 from napari_openhcs.storage.profiles import feature_columns
 from pipeline.run_outputs import assert_same_outputs, snapshot
 
@@ -25,6 +27,8 @@ WELLS = ["A01", "A02", "B01"]
 SIZE = 160
 #: The per-plate tables, each written as Parquet and CSV.
 TABLES = ("single_cell", "image", "wells")
+#: The plate's channel names (the synthetic layout's), which the features carry.
+DNA, CYTO = channel_name(1), channel_name(2)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +120,7 @@ def test_the_run_writes_single_cell_image_and_well_tables_as_parquet_and_csv(ser
         "Metadata_Cytoplasm_Parent_Cells",
         "Metadata_Cytoplasm_Parent_Nuclei",
     ]
-    for family in ("Intensity_MeanIntensity_DNA", "Intensity_MeanIntensity_Cyto"):
+    for family in (f"Intensity_MeanIntensity_{DNA}", f"Intensity_MeanIntensity_{CYTO}"):
         for compartment in ("Nuclei", "Cells", "Cytoplasm"):
             assert f"{compartment}_{family}" in cells.column_names
     assert "Cells_AreaShape_Area" in cells.column_names
@@ -152,11 +156,40 @@ def test_each_row_holds_its_objects_measurements(plate, serial):
             present = area > 0
             np.testing.assert_array_equal(measured[present], area[present])
             assert np.isnan(measured[~present]).all()  # a cell without cytoplasm
-            for channel, name in ((1, "DNA"), (2, "Cyto")):
+            for channel, name in ((1, DNA), (2, CYTO)):
                 pixels = _image(plate, well, channel) / 65535.0
                 want = ndi.mean(pixels, labels, numbers[present])
                 got = rows[f"{compartment}_Intensity_MeanIntensity_{name}"].to_numpy()[present]
                 np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+def test_features_carry_the_plates_channel_names(plate, serial):
+    names = open_plate(plate).channel_names
+    assert (names[1], names[2]) == (DNA, CYTO) == ("DAPI", "FITC")
+    cells = _read(serial, "single_cell").column_names
+    intensity = {n.rsplit("_", 1)[1] for n in cells if "_Intensity_MeanIntensity_" in n}
+    assert intensity == {names[1], names[2]}
+    for compartment in ("Nuclei", "Cells", "Cytoplasm"):
+        assert f"{compartment}_Intensity_MeanIntensity_{names[1]}" in cells
+
+
+def test_each_nucleus_child_count_is_its_number_of_cells_in_the_label_outputs(serial):
+    cells = _read(serial, "single_cell").to_pandas()
+    for well in WELLS:
+        rows = cells[cells["Metadata_Well"] == well]
+        nuclei, grown = _labels(serial, well, "nuclei"), _labels(serial, well, "cells")
+        # each cell's parent: the nucleus under most of its nucleus pixels
+        parents = [
+            np.bincount(nuclei[(grown == k) & (nuclei > 0)]).argmax()
+            for k in np.unique(grown[grown > 0])
+        ]
+        per_nucleus = np.bincount(parents, minlength=nuclei.max() + 1)
+        numbers = rows["Metadata_Cells_Parent_Nuclei"].to_numpy()
+        got = rows["Nuclei_Children_Cells_Count"].to_numpy()
+        np.testing.assert_array_equal(got, per_nucleus[numbers])
+        assert rows["Metadata_Cells_Parent_Nuclei"].tolist() == [
+            parents[i] for i in range(len(parents))
+        ]
 
 
 def test_every_cell_contains_exactly_its_nucleus_in_the_label_outputs(serial):

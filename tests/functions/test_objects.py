@@ -137,22 +137,46 @@ def test_real_nuclei_with_cellprofilers_defaults_are_counted_within_ten_percent_
     """DSB2018 fluorescent nuclei (tests/data/dsb2018) against their annotated masks, with
     the function's defaults (CellProfiler 4's) except that border objects are kept, since
     the masks annotate the nuclei cut by the border too. CellProfiler's algorithm counts
-    114 of the 125 nuclei (-8.8%, F1 0.74 at IoU 0.5): intensity declumping cannot split a
-    dim nucleus from a brighter neighbour when the intensity rises all the way into it.
-    The issue's 5% is not reached with these defaults; this guards the 10% they reach."""
+    114 of the 125 nuclei (-8.8%, F1 0.74 at IoU 0.5), exactly as CellProfiler itself does
+    (next test). Of the 37 true nuclei that no object matches, 24 are merged with a
+    touching neighbour (11 have no intensity maximum of their own: the smoothed intensity
+    rises all the way into the brighter neighbour), 6 are delineated at IoU <= 0.5, 3 are
+    over-split, 2 are not thresholded and 2 lie in clumps over 40 px that the size filter
+    removes; the clumps and the pieces are found objects too, so the count misses less
+    than the matches do (``benchmarks/nuclei_accuracy_bench.py`` gives the causes). The
+    issue's 5% is not reached with these defaults; this guards the 10% they reach."""
     import tifffile
-    from skimage.metrics import contingency_table
 
     image = tifffile.imread(DATA / "dsb2018" / "img2d.tif")
     truth = tifffile.imread(DATA / "dsb2018" / "mask2d.tif")
     labels = identify_primary_objects(image, exclude_border=False)[0]
     n_true, n_found = len(np.unique(truth)) - 1, len(np.unique(labels)) - 1
     assert abs(n_found - n_true) <= 0.10 * n_true
-    table = contingency_table(truth.ravel(), labels.ravel()).toarray()
-    inter = table[1:, 1:]
-    union = table.sum(1)[1:, None] + table.sum(0)[None, 1:] - inter
-    matched = int((inter / np.maximum(union, 1) > 0.5).sum())
+    _, matched = matched_iou(labels, truth)
     assert 2 * matched / (n_found + n_true) > 0.7
+
+
+@pytest.mark.parametrize(
+    "reference, kwargs",
+    [
+        ("cellprofiler_defaults", {}),
+        ("cellprofiler_shape", {"declump": "shape", "dividing_lines": "shape"}),
+    ],
+)
+def test_primary_objects_are_cellprofilers_own_on_real_nuclei(reference, kwargs):
+    """The labels that CellProfiler's own IdentifyPrimaryObjects gives the DSB2018 image
+    (cellprofiler-library 5.0.0.dev784 with CellProfiler 4's basic-mode settings: minimum
+    cross-entropy, threshold smoothing scale 1.3488, diameters 10-40, holes filled after
+    thresholding and declumping, border objects kept; declumping by intensity, or by
+    shape with shape dividing lines), stored by ``benchmarks/nuclei_accuracy_bench.py
+    --cellprofiler --write-reference``: ours are the same, pixel for pixel and number for
+    number."""
+    import tifffile
+
+    image = tifffile.imread(DATA / "dsb2018" / "img2d.tif")
+    theirs = tifffile.imread(DATA / "dsb2018" / f"{reference}.tif")
+    ours = identify_primary_objects(image, exclude_border=False, **kwargs)[0]
+    assert np.array_equal(ours, theirs)
 
 
 def test_diameter_range_discards_small_and_large_objects():
@@ -269,16 +293,17 @@ def _examplefly() -> dict[str, np.ndarray]:
 
 
 def test_examplefly_cells_hold_their_nuclei_and_cytoplasm_is_the_rest():
-    """CellProfiler's ExampleFly site (DNA, FITC cytoplasm, rhodamine), as its pipeline
-    segments it: nuclei (three-class threshold, middle class background), cells by
-    propagation in the cytoplasm stain, cytoplasm between them."""
+    """CellProfiler's ExampleFly site (DNA, FITC cytoplasm, rhodamine; the pipeline's own
+    200 x 200 crop), segmented with ExampleFly.cppipe's nuclei settings: minimum
+    cross-entropy, diameters 10-40, declumping by shape with shape dividing lines, border
+    objects discarded. CellProfiler's own IdentifyPrimaryObjects (cellprofiler-library
+    with those settings) finds 20 nuclei here; then cells by propagation in the cytoplasm
+    stain and cytoplasm between them."""
     images = _examplefly()
-    nuclei = identify_primary_objects(
-        images["D"], threshold_method="otsu3", middle_class="background"
-    )
+    nuclei = identify_primary_objects(images["D"], declump="shape", dividing_lines="shape")
     cells = identify_secondary_objects(images["F"][None], nuclei)
     cytoplasm = identify_tertiary_objects(cells, nuclei)
-    assert 20 <= nuclei.max() <= 200
+    assert nuclei.max() == 20
     assert_cells_hold_their_nuclei(cells, nuclei)
     assert np.array_equal(cytoplasm, np.where(nuclei > 0, 0, cells))
     assert (cells > 0).sum() > 1.5 * (nuclei > 0).sum()
@@ -305,7 +330,9 @@ def test_object_functions_are_listed_with_their_choices_and_bounds(tmp_path):
     assert primary["min_diameter"]["bounds"] == [1.0, 1000.0]
     assert primary["manual_threshold"]["bounds"] == [0.0, 1.0]
     secondary = {p["name"]: p for p in listed["identify_secondary_objects"]["params"]}
-    assert secondary["seeds"]["annotation"] == "image"
+    assert (
+        secondary["seeds"]["annotation"] == "objects"
+    )  # an object set: {"objects": "<earlier step>"}
     assert secondary["method"]["choices"] == ["propagation", "watershed_image", "distance"]
     for name in ("identify_tertiary_objects", "filter_objects", "relate_objects", "measure_cells"):
         assert listed[name]["available"]

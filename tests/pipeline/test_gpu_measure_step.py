@@ -16,7 +16,12 @@ GPU = "napari_openhcs.functions.pyclesperanto.measure_cells"
 
 
 def test_a_gpu_measure_step_gives_the_cpu_steps_values(tiny_index, tmp_path):
-    marker = {"intensity": {"image": "project", "channel": 2}, "channels": ("Marker",)}
+    # one compartment for both (left out, each step's name would be its compartment)
+    marker = {
+        "intensity": {"image": "project", "channel": 2},
+        "channels": ("Marker",),
+        "compartment": "Cells",
+    }
     steps = [
         Step("napari_openhcs.functions.max_projection", name="project"),
         Step({"1": COUNT}, name="nuclei", group_by="channel"),

@@ -49,7 +49,7 @@ def run_with_form_defaults(
 
     kwargs = {p.name: p.default for p in info.params}
     if images is not None:
-        image_params = [p for p in info.params if p.annotation == "image"]
+        image_params = [p for p in info.params if p.annotation in ("image", "objects")]
         for p, image in zip(image_params, images, strict=True):
             kwargs[p.name] = image
     ref = FunctionRef(info.ref, info.memory_type, info.contract, info.adapter, info.output_kind)

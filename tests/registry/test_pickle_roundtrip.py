@@ -90,7 +90,7 @@ def test_functions_pickle_small_and_run_identically_in_a_spawn_worker(library):
         input_kinds = kinds.get(ref) or OWN_INPUT_KINDS.get(ref, ("float",))
         data = inputs[input_kinds[0]]
         kwargs = call_defaults(get_info(ref))
-        images = [p.name for p in get_info(ref).params if p.annotation == "image"]
+        images = [p.name for p in get_info(ref).params if p.annotation in ("image", "objects")]
         image_kinds = list(input_kinds[1:]) + ["float"] * (len(images) - len(input_kinds) + 1)
         for name, kind in zip(images, image_kinds, strict=True):
             kwargs[name] = np.ascontiguousarray(inputs[kind][:, ::-1, ::-1])  # not the image

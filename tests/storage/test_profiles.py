@@ -127,3 +127,39 @@ def test_annotate_normalize_and_feature_select_run_on_our_profiles(single_cells)
     )
     kept = [c for c in selected.columns if not c.startswith("Metadata_")]
     assert 0 < len(kept) < len(feature_columns(single_cells))
+
+
+def test_each_row_carries_its_nucleus_children_counts_counted_from_the_labels():
+    """``Nuclei_Children_Cells_Count``: the cells whose parent (most overlapping) nucleus is
+    the row's nucleus, counted from the label images; null where the nucleus is missing."""
+    site = make_cells(128, count=8, seed=3, marker=(0.8, 1.2))
+    nuclei = identify_primary_objects(site.image[0], exclude_border=False)
+    cells = identify_secondary_objects(site.image[1][None], nuclei)
+    cytoplasm = identify_tertiary_objects(cells, nuclei)
+    gone = int(nuclei.max())  # a nucleus filtered away after its cell was found
+    nuclei = np.where(nuclei == gone, 0, nuclei)
+    measured = {
+        name: object_features(labels[0], site.image[:1], channels=("DNA",), compartment=name)
+        for name, labels in (("Cells", cells), ("Cytoplasm", cytoplasm), ("Nuclei", nuclei))
+    }
+    table = single_cell_table(measured, plate="P1", well="A01", site=1)
+    numbers = table.column("Metadata_ObjectNumber").to_pylist()
+    for child, labels in (("Cells", cells), ("Cytoplasm", cytoplasm)):
+        want = []
+        for n in numbers:
+            if not (nuclei == n).any():
+                want.append(None)
+                continue
+            # children of nucleus n: objects whose pixels overlap nucleus n most
+            count = 0
+            for k in np.unique(labels[labels > 0]):
+                under = nuclei[labels == k]
+                under = under[under > 0]
+                if under.size and np.bincount(under).argmax() == n:
+                    count += 1
+                elif not under.size and k == n:
+                    count += 1  # a cytoplasm has no nucleus pixels: its cell's number
+            want.append(count)
+        assert table.column(f"Nuclei_Children_{child}_Count").to_pylist() == want, child
+    assert table.column("Nuclei_Children_Cells_Count").to_pylist()[numbers.index(gone)] is None
+    assert set(table.column("Cells_Children_Cytoplasm_Count").to_pylist()) <= {0, 1}

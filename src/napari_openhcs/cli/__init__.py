@@ -128,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(
         sub,
         "demo",
-        "make a synthetic plate, run nuclei_count over it and compare the counts with the truth",
+        "make a synthetic plate of cells, run cell_profile over it and compare the counts "
+        "and a phenotype with the truth",
         "napari-openhcs demo --out demo-out --workers 2",
     )
     p.add_argument(
@@ -165,11 +166,32 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the smallest standard plate of at least 96 wells holding --wells)",
     )
     p.add_argument("--sites", type=int, default=2, metavar="N", help="fields per well")
-    p.add_argument("--channels", type=int, default=2, metavar="N", help="channels (1 = nuclei)")
+    p.add_argument(
+        "--channels",
+        type=int,
+        default=None,
+        metavar="N",
+        help="channels: 1 = nuclei, 2+ = rings around them (default: 2); with --cells 1 to 3 "
+        "of DNA, Cytoplasm, Membrane (default: 3)",
+    )
     p.add_argument("--z", type=int, default=3, metavar="N", help="z-planes per field")
     p.add_argument("--timepoints", type=int, default=1, metavar="N", help="timepoints")
     p.add_argument("--size", type=int, default=256, metavar="PX", help="image side in pixels")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed")
+    p.add_argument(
+        "--cells",
+        action="store_true",
+        help="cells with nucleus, cytoplasm and membrane stains and their true masks (under "
+        "truth/) instead of nuclei only; one timepoint",
+    )
+    p.add_argument(
+        "--plate-map",
+        default=None,
+        metavar="FILE",
+        help="with --cells: per-well phenotypes, a CSV with a well (or well_position) column "
+        "and any of cell_size, marker_intensity, positive_fraction (default: none; every "
+        "phenotype of every well 1.0)",
+    )
 
     p = _command(
         sub,

@@ -26,6 +26,8 @@ def synth_command(args: argparse.Namespace) -> int:
         timepoints=args.timepoints,
         size=args.size,
         seed=args.seed,
+        content="cells" if args.cells else "nuclei",
+        plate_map=args.plate_map,
         progress=lambda done, total: bar.draw(done, total, force=done == total),
     )
     print(plate)

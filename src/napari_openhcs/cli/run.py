@@ -15,17 +15,26 @@ from napari_openhcs.execution.run import run_plate
 from napari_openhcs.memory.devices import visible_gpus
 from napari_openhcs.pipeline import load_pipeline
 from napari_openhcs.plates.synthetic import write_plate
+from napari_openhcs.plates.synthetic_score import score_cell_run
 from napari_openhcs.registry import get_info
+from napari_openhcs.tables import write_csv
 
 #: The demo plate: small enough for a 2-core laptop, big enough to show the pipeline at work.
 DEMO_PLATE = {
     "wells": ["A01", "A02", "A03", "B01", "B02", "B03"],
-    "sites": 2,
-    "channels": 2,
-    "z": 3,
+    "sites": 1,
+    "z": 1,
     "size": 256,
     "seed": 0,
 }
+#: The demo's phenotypes: a gradient of marker-positive cells over the wells, larger cells in
+#: row B (the marker intensity is the same everywhere, so one threshold splits the plate).
+DEMO_PLATE_MAP = {
+    well: {"positive_fraction": f"{i / 5:.1f}", "cell_size": "1.0" if well[0] == "A" else "1.5"}
+    for i, well in enumerate(DEMO_PLATE["wells"])
+}
+#: The demo fails (exit 1) when a well's nuclei or cell count is off by more than this.
+DEMO_COUNT_TOLERANCE = 0.10
 
 
 def _split_wells(text: str | None) -> list[str] | None:
@@ -173,8 +182,37 @@ def run_command(args) -> int:
     return report.exit_code
 
 
+def _write_demo_plate_map(path: Path) -> None:
+    wells = list(DEMO_PLATE_MAP)
+    columns = {"well": wells}
+    for column in next(iter(DEMO_PLATE_MAP.values())):
+        columns[column] = [DEMO_PLATE_MAP[w][column] for w in wells]
+    write_csv(columns, path)
+
+
+def _print_scores(scores, about) -> None:
+    print(
+        f"{'well':<6}{'nuclei':>7}{'truth':>7}{'cells':>7}{'truth':>7}"
+        f"{'area px':>9}{'truth':>7}{'positive':>10}{'truth':>7}{'map':>6}"
+    )
+    for s in scores:
+        print(
+            f"{s.well:<6}{s.nuclei:>7}{s.true_nuclei:>7}{s.cells:>7}{s.true_cells:>7}"
+            f"{s.cell_area:>9.0f}{s.true_cell_area:>7.0f}"
+            f"{s.positive:>10.2f}{s.true_positive:>7.2f}{s.map_positive:>6.2f}"
+        )
+    nuclei, true_nuclei = sum(s.nuclei for s in scores), sum(s.true_nuclei for s in scores)
+    cells, true_cells = sum(s.cells for s in scores), sum(s.true_cells for s in scores)
+    print(f"{'all':<6}{nuclei:>7}{true_nuclei:>7}{cells:>7}{true_cells:>7}")
+    print(
+        f"positive: {about['feature']} above {about['threshold']:.4g} "
+        "(Otsu's threshold over the plate's cells)"
+    )
+
+
 def demo_command(args) -> int:
-    """Synthesise a plate, run ``nuclei_count``, compare counts with the ground truth."""
+    """Synthesise a plate of cells, run ``cell_profile``, compare counts, cell areas and the
+    fraction of positive cells with the truth; exit 1 when a count is off by over 10 %."""
     _check_executor_args(args)
     if args.gui:
         # the one import of gui/ outside it, declared in pyproject.toml's import contracts
@@ -185,42 +223,40 @@ def demo_command(args) -> int:
         _check_out(args.out)
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="openhcs-demo-"))
     t0 = time.perf_counter()
-    plate = write_plate(out / "plate", "imagexpress", **DEMO_PLATE)
+    plate = write_plate(
+        out / "plate", "imagexpress", content="cells", plate_map=DEMO_PLATE_MAP, **DEMO_PLATE
+    )
+    _write_demo_plate_map(out / "plate_map.csv")
     t_synth = time.perf_counter() - t0
-    truth = json.loads((Path(plate) / "ground_truth.json").read_text())
     report = run_plate(
         plate,
-        "nuclei_count",
+        "cell_profile",
         out / "results",
         executor=args.executor,
         workers=args.workers,
+        plate_map=out / "plate_map.csv",
         progress=ProgressBar(),
     )
     _print_failures(report)
-    print(f"\nsynthetic plate: {plate} ({t_synth:.1f} s to write)")
-    print(f"{'well':<6}{'counted':>9}{'truth':>8}{'error':>9}")
-    total_counted = total_truth = 0
-    for well in sorted(report.wells):
-        info = report.wells[well]
-        expected = sum(truth["counts"].get(well, {}).values())
-        counted = (info.get("aggregates") or {}).get("object_count")
-        if counted is None:
-            print(f"{well:<6}{'-':>9}{expected:>8}   {info['status']}")
-            continue
-        total_counted += counted
-        total_truth += expected
-        err = (counted - expected) / expected * 100 if expected else 0.0
-        print(f"{well:<6}{counted:>9}{expected:>8}{err:>8.1f}%")
-    if total_truth:
-        print(
-            f"{'all':<6}{total_counted:>9}{total_truth:>8}"
-            f"{(total_counted - total_truth) / total_truth * 100:>8.1f}%"
-        )
+    print(f"\nsynthetic plate of cells: {plate} ({t_synth:.1f} s to write)")
+    print(f"plate map: {out / 'plate_map.csv'}")
+    off = []
+    if report.finished:
+        scores, about = score_cell_run(plate, report.out)
+        _print_scores(scores, about)
+        off = [s.well for s in scores if s.count_error() > DEMO_COUNT_TOLERANCE]
     print(
         f"run: {report.seconds:.1f} s with {report.executor.get('workers')} "
         f"{report.executor.get('executor')} worker(s); total {time.perf_counter() - t0:.1f} s"
     )
     print(f"output: {report.out}")
+    if off:
+        print(
+            f"counts are off by more than {DEMO_COUNT_TOLERANCE:.0%} of the truth in well(s) "
+            f"{', '.join(off)} (exit 1)",
+            file=sys.stderr,
+        )
+        return max(report.exit_code, 1)
     if args.gui and report.exit_code == 0:
         open_results(report.out)
     return report.exit_code

@@ -21,7 +21,6 @@ of one compartment at one site are joined on the object number. The rows are the
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ import pyarrow.compute as pc
 
 from napari_openhcs import tables
 from napari_openhcs.pipeline.workunits import CompiledStep, WorkUnit, chain_pairs
+from napari_openhcs.storage.names import compartment_name
 from napari_openhcs.storage.profiles import single_cell_table, well_profiles
 
 #: The tables a run writes per well (``<kind>/<well>.parquet``) and per plate (``<kind>.*``).
@@ -42,18 +42,6 @@ _OWN_KEYS = ("label", "plane")
 #: The rows of the single-cell table when the pipeline finds cells.
 CELLS = "Cells"
 COUNT_PREFIX, TIME_PREFIX = "Count_", "ExecutionTime_"
-
-
-def compartment_name(name: str) -> str:
-    """A compartment name from a step name: letters and digits, capitalised as pycytominer
-    spells compartments (``str.title``), so ``infer_cp_features`` can be told about it.
-
-    Examples
-    --------
-    >>> compartment_name("nuclei"), compartment_name("my spots"), compartment_name("nuclei2")
-    ('Nuclei', 'Myspots', 'Nuclei2')
-    """
-    return re.sub(r"[^0-9A-Za-z]", "", name).title() or "Objects"
 
 
 def _is_number(kind: pa.DataType) -> bool:

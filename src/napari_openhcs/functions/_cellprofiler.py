@@ -25,7 +25,9 @@ THRESHOLD_METHODS = ("otsu", "otsu3", "minimum_cross_entropy", "robust_backgroun
 
 
 #: What every ``measure_cells`` declares (CPU, CuPy, pyclesperanto): one definition, so a
-#: step can switch between them and the pipeline reads the same outputs.
+#: step can switch between them and the pipeline reads the same outputs. In a pipeline, a
+#: left-out ``compartment`` and ``channels`` are filled in by the compiler (the step's name,
+#: the plate's channel names: ``pipeline.objectsets.name_measurements``).
 MEASURE_CELLS_DECLARATION = {
     "contract": "stack",
     "category": "measurement",
@@ -55,8 +57,18 @@ def scale_like_cellprofiler(image: np.ndarray) -> np.ndarray:
 # -- thresholds ------------------------------------------------------------------------------
 
 
-def method_threshold(values: np.ndarray, method: str, middle_class: str) -> float:
-    """The threshold that ``method`` picks for ``values`` (a 1-D or any-shape array)."""
+def li_tolerance(values: np.ndarray) -> float:
+    """CellProfiler 4's tolerance for Li's iteration: half the smallest step between the
+    distinct values of ``values``, at least 0.5 / 65536."""
+    steps = np.diff(np.unique(np.asarray(values, dtype=np.float64)))
+    return max(float(steps.min()) / 2 if steps.size else 0.0, 0.5 / 65536)
+
+
+def method_threshold(
+    values: np.ndarray, method: str, middle_class: str, tolerance: float | None = None
+) -> float:
+    """The threshold that ``method`` picks for ``values`` (a 1-D or any-shape array);
+    ``tolerance`` is Li's (by default ``li_tolerance(values)``)."""
     from centrosome.threshold import get_robust_background_threshold
     from skimage import filters
 
@@ -74,7 +86,8 @@ def method_threshold(values: np.ndarray, method: str, middle_class: str) -> floa
     if method == "minimum_cross_entropy":
         # CellProfiler 4: Li's iteration from scikit-image's own start (the mean), stopped
         # at half the smallest step between the image's values (at least 0.5 / 65536).
-        tolerance = max(float(np.diff(np.unique(values)).min()) / 2, 0.5 / 65536)
+        if tolerance is None:
+            tolerance = li_tolerance(values)
         return float(filters.threshold_li(values, tolerance=tolerance))
     if method == "robust_background":
         # A copy: centrosome sorts the array it is given in place.
@@ -86,8 +99,10 @@ def _adaptive_threshold(
     image: np.ndarray, method: str, window: int, middle_class: str
 ) -> np.ndarray:
     """Per-pixel threshold: the method's threshold in each ``window`` block, blended by a
-    spline (CellProfiler's adaptive scheme; centrosome's version only knows its own method
-    names, which lack minimum cross-entropy, so the blocks are computed here)."""
+    spline, as CellProfiler 4's Threshold module does it (centrosome's version only knows
+    its own method names, which lack minimum cross-entropy, so the blocks are computed
+    here). Li's tolerance is the whole image's, as CellProfiler's; the spline's knots
+    and the points where it is read are placed as CellProfiler places them."""
     from scipy.interpolate import RectBivariateSpline
 
     shape = np.array(image.shape, dtype=int)
@@ -98,17 +113,32 @@ def _adaptive_threshold(
             "image; use a smaller window or threshold_scope='global'"
         )
     step = shape / blocks
+    tolerance = li_tolerance(image) if method == "minimum_cross_entropy" else None
     values = np.empty(tuple(blocks))
     for i in range(blocks[0]):
         for j in range(blocks[1]):
             block = image[
                 int(i * step[0]) : int((i + 1) * step[0]), int(j * step[1]) : int((j + 1) * step[1])
             ]
-            values[i, j] = method_threshold(block, method, middle_class)
+            values[i, j] = method_threshold(block, method, middle_class, tolerance)
     order = int(min(3, blocks.min() - 1))
-    centres = [(np.arange(n) + 0.5) * s for n, s in zip(blocks, step, strict=True)]
-    spline = RectBivariateSpline(*centres, values, kx=order, ky=order)
-    return spline(np.arange(shape[0]) + 0.5, np.arange(shape[1]) + 0.5)
+    # Knots from the middle of the first block to the middle of the last (in whole
+    # pixels); the spline is read at evenly spaced points over the blocks' extent.
+    knots = [
+        np.linspace(int(s / 2), int((n - 0.5) * s), n) for n, s in zip(blocks, step, strict=True)
+    ]
+    spline = RectBivariateSpline(
+        *knots,
+        values,
+        bbox=[0.5, shape[0] - 0.5, 0.5, shape[1] - 0.5],
+        kx=order,
+        ky=order,
+    )
+    points = [
+        np.linspace(0.5, int(n * s) - 0.5, size)
+        for n, s, size in zip(blocks, step, shape, strict=True)
+    ]
+    return spline(*points)
 
 
 def threshold_for(
@@ -215,8 +245,10 @@ def split_clumps(
         # Holes count as background for the distance unless they were filled already.
         inside = regions > 0 if holes_filled else fill_labeled_holes(regions) > 0
         distance = ndi.distance_transform_edt(inside)
-        # A little fixed noise breaks ties, so a flat ridge gives one maximum.
-        distance += np.random.default_rng(0).uniform(0, 0.001, distance.shape)
+        # A little fixed noise breaks ties, so a flat ridge gives one maximum: CellProfiler's
+        # own noise (NumPy's legacy generator seeded 0), which also breaks the ties of the
+        # shape watershed below, so the dividing lines fall where CellProfiler's do.
+        distance += np.random.RandomState(0).uniform(0, 0.001, distance.shape)
         surface = distance
     else:
         raise ValueError(f"declump must be 'intensity', 'shape' or 'none', got {declump!r}")

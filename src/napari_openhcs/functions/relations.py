@@ -93,7 +93,7 @@ def filter_objects(
     category="measurement",
     output_kind="labels",
     special_outputs=("child_parents", "child_counts"),
-    image_params=("children",),
+    object_params=("children",),
 )
 @numpy
 def relate_objects(parents: np.ndarray, children: np.ndarray) -> tuple:

@@ -375,9 +375,9 @@ def _object_set_label(value: Any, names: list[str]) -> str:
     if value is None:
         return f"(none: {NOT_AN_OBJECT_SET})"
     ref = image_ref(value)
-    if ref is not None and ref["image"] in names:
-        channel = ref.get("channel")
-        return ref["image"] + (f" (channel {channel})" if channel is not None else "")
     name = objects_ref(value) or (ref["image"] if ref is not None else None)
+    if name is not None and name in names:  # {"objects": n, "channel": c}, or the image form
+        channel = value.get("channel")
+        return name + (f" (channel {channel})" if channel is not None else "")
     shown = repr(name) if name is not None else repr(value)
     return f"{shown}: {NOT_AN_OBJECT_SET}"

@@ -2,7 +2,7 @@
 
 Everything is checked before any pixel is read: unknown or unavailable functions, parameter
 names, types, choices and ranges, group values the plate does not have, components, wells,
-plate-step references. The unit of work is a (well, site) unless a step stacks sites, then a
+plate-step references, object sets (``pipeline.objectsets``). The unit of work is a (well, site) unless a step stacks sites, then a
 whole well; plate-scope steps become jobs run once before the units.
 """
 
@@ -18,6 +18,7 @@ from napari_openhcs.errors import (
     PlateError,
     UnknownFunctionError,
 )
+from napari_openhcs.pipeline.objectsets import ResultKinds, name_measurements, resolve_objects
 from napari_openhcs.pipeline.step import Pipeline
 from napari_openhcs.pipeline.workunits import (
     CompiledStep,
@@ -30,7 +31,7 @@ from napari_openhcs.pipeline.workunits import (
 from napari_openhcs.plates.index import PlateIndex
 from napari_openhcs.registry import call_defaults, fn, get_info
 from napari_openhcs.storage.layout import OutputSpec, check_output_grid, plate_step_result_path
-from napari_openhcs.vocabulary import IMAGE_SOURCES, image_ref
+from napari_openhcs.vocabulary import IMAGE_SOURCES, image_ref, objects_ref
 
 #: A plate-scope step reads at most this many wells, spread evenly over the chosen wells.
 PLATE_STEP_MAX_WELLS = 16
@@ -72,6 +73,20 @@ def check_kwargs(step_name: str, ref: str, kwargs: dict, info) -> dict:
             )
         if plate_step_name(value) is not None:
             continue  # checked by the compiler: names an earlier plate-scope step
+        if objects_ref(value) is not None:
+            if spec.annotation != "objects":
+                raise PipelineError(
+                    f"step {step_name!r}: {ref} parameter {key!r} takes "
+                    f"{spec.annotation}, not an object set ({value!r})"
+                )
+            continue  # its step is checked by the compiler: labels of an earlier step
+        if spec.annotation == "objects":
+            if image_ref(value) is not None:
+                continue  # an older pipeline's form: the compiler checks it names labels
+            raise PipelineError(
+                f"step {step_name!r}: {ref} parameter {key!r} takes an object set, given as "
+                f'{{"objects": "<earlier step>"}}; got {value!r}'
+            )
         if image_ref(value) is not None:
             if spec.annotation not in ("image", "any"):
                 raise PipelineError(
@@ -112,6 +127,12 @@ def check_kwargs(step_name: str, ref: str, kwargs: dict, info) -> dict:
                     f"step {step_name!r}: {ref} parameter {key!r}={value!r} is outside "
                     f"its range [{lo}, {hi}]"
                 )
+    missing = [p.name for p in info.params if p.annotation == "objects" and p.name not in kwargs]
+    if missing:
+        raise PipelineError(
+            f"step {step_name!r}: {ref} parameter {missing[0]!r} takes an object set and has "
+            f'none: give {{"objects": "<earlier step>"}}'
+        )
     return {**call_defaults(info), **kwargs}
 
 
@@ -187,11 +208,10 @@ def compile_pipeline(
     uses_gpu = False
     plate_steps: list[CompiledStep] = []
     invalid = None
+    kinds = ResultKinds(index)
     for n, step in enumerate(steps):
         try:
-            cstep, infos = _compile_step(
-                step, index, notes, [c.name for c in compiled], [p.name for p in plate_steps]
-            )
+            cstep, infos = _compile_step(step, index, notes, kinds, [p.name for p in plate_steps])
         except Exception as exc:  # noqa: BLE001 - raised unless partial, then kept in the plan
             if not partial:
                 raise
@@ -204,6 +224,8 @@ def compile_pipeline(
         if step.materialize and kind == "image" and n != len(steps) - 1 and step.scope == "unit":
             intermediate.append(step.name)
         (plate_steps if step.scope == "plate" else compiled).append(cstep)
+        if step.scope != "plate":
+            kinds.add(cstep)
     if not partial:
         if not compiled:
             raise PipelineError("the pipeline has no enabled per-well step (scope 'unit')")
@@ -276,12 +298,15 @@ def compile_pipeline(
 
 
 def _compile_step(
-    step, index: PlateIndex, notes: list[str], earlier: list[str], earlier_plate: list[str]
+    step, index: PlateIndex, notes: list[str], kinds: ResultKinds, earlier_plate: list[str]
 ) -> tuple[CompiledStep, list]:
     """Validate and resolve one enabled step; returns it and its functions' infos.
 
-    ``earlier`` and ``earlier_plate`` name the per-well and plate-scope steps before it.
+    ``kinds`` holds the per-well steps before it (what each gives per channel) and
+    ``earlier_plate`` names the plate-scope steps before it.
     """
+    plate_scope = step.scope == "plate"
+    earlier = [] if plate_scope else list(kinds.steps)
     if isinstance(step.pattern, dict):
         values = _group_values(index, step.group_by)
         missing = [k for k in step.pattern if k not in values]
@@ -305,9 +330,11 @@ def _compile_step(
     else:
         pattern, infos = _resolve_chain(step.name, step.pattern)
     # plate steps run independently of each other: none takes another's result
-    _check_plate_step_kwargs(step.name, pattern, [] if step.scope == "plate" else earlier_plate)
+    _check_plate_step_kwargs(step.name, pattern, [] if plate_scope else earlier_plate)
     # a plate step runs before every well: no per-well step's output exists yet
-    _check_image_refs(step.name, pattern, [] if step.scope == "plate" else earlier, index.channels)
+    pattern = resolve_objects(step, pattern, ResultKinds(index) if plate_scope else kinds)
+    pattern = name_measurements(step, pattern, index, notes)
+    _check_image_refs(step.name, pattern, earlier, index.channels)
     if step.name in IMAGE_SOURCES:
         raise PipelineError(
             f"step name {step.name!r} is reserved for image references; rename the step"

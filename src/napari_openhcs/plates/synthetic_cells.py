@@ -19,19 +19,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SyntheticCells", "make_cells"]
+__all__ = ["SyntheticCells", "add_noise", "make_cells"]
 
 
 @dataclass(frozen=True)
 class SyntheticCells:
     """One synthetic site: ``image`` is ``(3, y, x)`` uint16 (DNA, cytoplasm, membrane);
     ``nuclei`` and ``cells`` are the true labels (cell ``k`` contains nucleus ``k``);
-    ``marker`` is the cytoplasm brightness factor of each cell (index ``k - 1``)."""
+    ``marker`` is the cytoplasm brightness factor of each cell (index ``k - 1``) and
+    ``positive`` whether that cell is marker-positive; ``signal`` is ``image`` before its
+    noise (float, ``(3, y, x)``), for rendering the same site out of focus."""
 
     image: np.ndarray
     nuclei: np.ndarray
     cells: np.ndarray
     marker: np.ndarray
+    positive: np.ndarray | None = None
+    signal: np.ndarray | None = None
 
     channels: tuple[str, ...] = ("DNA", "Cytoplasm", "Membrane")
 
@@ -50,6 +54,7 @@ def make_cells(
     marker: float | tuple[float, float] = 1.0,
     positive_fraction: float = 1.0,
     over_nucleus: float = 0.35,
+    dome: float = 0.0,
     noise: float = 1.0,
     seed: int = 0,
 ) -> SyntheticCells:
@@ -72,6 +77,10 @@ def make_cells(
         Fraction of cells that are marker-positive.
     over_nucleus : float
         Cytoplasm stain over the nucleus, relative to the rest of the cell.
+    dome : float
+        How much dimmer a nucleus's DNA stain is at its edge than at its centre (0: flat, as
+        in a thin spread nucleus; 0.5: half as bright at the edge, as in a rounded one, which
+        keeps one brightness peak per nucleus for declumping).
     noise : float
         Noise scale (0 for none).
     seed : int
@@ -92,6 +101,7 @@ def make_cells(
     height, width = (size, size) if isinstance(size, int) else size
     yy, xx = np.mgrid[:height, :width].astype(np.float64)
     nuclei = np.zeros((height, width), dtype=np.int32)
+    height_map = np.zeros((height, width))  # 1 at each nucleus's centre, 0 at its edge
     centres: list[tuple[float, float, float]] = []
     spacing = 2 * nucleus_radius[1] + cell_margin[0]
     for _ in range(count * 200):
@@ -99,6 +109,8 @@ def make_cells(
             break
         r = rng.uniform(*nucleus_radius)
         reach = r + cell_margin[1] + 2
+        if 2 * reach >= min(height, width):
+            continue  # the field is too small for this cell
         cy, cx = rng.uniform(reach, height - reach), rng.uniform(reach, width - reach)
         if any(np.hypot(cy - y, cx - x) < spacing + 0.3 * (r + rr) for y, x, rr in centres):
             continue
@@ -108,7 +120,10 @@ def make_cells(
         dy, dx = yy - cy, xx - cx
         u = dy * np.cos(angle) + dx * np.sin(angle)
         v = -dy * np.sin(angle) + dx * np.cos(angle)
-        nuclei[(u / a) ** 2 + (v / b) ** 2 <= 1.0] = len(centres)
+        q2 = (u / a) ** 2 + (v / b) ** 2
+        inside = q2 <= 1.0
+        nuclei[inside] = len(centres)
+        height_map[inside] = np.sqrt(1.0 - q2[inside])
     n = len(centres)
     # Cells: nuclei grown until they meet, then each trimmed to its own margin.
     grown = expand_labels(nuclei, distance=cell_margin[1])
@@ -125,18 +140,36 @@ def make_cells(
 
     background = 300.0 + 200.0 * (xx / width) + 100.0 * (yy / height)
     texture = ndi.gaussian_filter(rng.normal(0, 1, (height, width)), 1.5)
-    dna = background + (nuclei > 0) * (9000.0 + 2500.0 * texture)
+    profile = 1.0 - dome + dome * height_map
+    dna = background + (nuclei > 0) * (9000.0 * profile + 2500.0 * texture)
     dna = ndi.gaussian_filter(dna, 1.0)
     cyto_level = 4000.0 * per_cell[cells] * np.where(nuclei > 0, over_nucleus, 1.0)
     cytoplasm = ndi.gaussian_filter(background + cyto_level, 1.0)
     outline = find_boundaries(cells, mode="inner")
     membrane = ndi.gaussian_filter(background + 6000.0 * outline, 0.8)
 
+    signal = np.stack([dna, cytoplasm, membrane])
+    return SyntheticCells(
+        image=add_noise(signal, rng, noise),
+        nuclei=nuclei,
+        cells=cells,
+        marker=factors.astype(np.float64),
+        positive=positive,
+        signal=signal,
+    )
+
+
+def add_noise(signal: np.ndarray, rng: np.random.Generator, noise: float = 1.0) -> np.ndarray:
+    """Planes of clean ``signal`` with Poisson-like (signal-dependent Gaussian) noise, as uint16.
+
+    Examples
+    --------
+    >>> add_noise(np.full((1, 2, 2), 100.0), np.random.default_rng(0), noise=0).tolist()
+    [[[100, 100], [100, 100]]]
+    """
     planes = []
-    for plane in (dna, cytoplasm, membrane):
+    for plane in signal:
         if noise > 0:
             plane = plane + rng.normal(0, noise * np.sqrt(np.maximum(plane, 1.0)))
         planes.append(np.clip(plane, 0, 65535).astype(np.uint16))
-    return SyntheticCells(
-        image=np.stack(planes), nuclei=nuclei, cells=cells, marker=factors.astype(np.float64)
-    )
+    return np.stack(planes)

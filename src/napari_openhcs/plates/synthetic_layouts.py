@@ -45,10 +45,14 @@ def channel_name(channel: int) -> str:
 
 
 class _Layout:
-    def __init__(self, root, grid, wells, sites, channels, z, timepoints, size, **options):
+    def __init__(
+        self, root, grid, wells, sites, channels, z, timepoints, size, channel_names=None, **options
+    ):
         if options:
             raise InputError(f"options {sorted(options)} only apply to the omezarr format")
         self.root, self.grid, self.wells = Path(root), grid, wells
+        # the names written into the plate's metadata (.HTD WaveName, Index ChannelName, omero)
+        self.names = list(channel_names or [channel_name(c) for c in range(1, channels + 1)])
         self.sites, self.channels, self.z, self.timepoints, self.size = (
             sites,
             channels,
@@ -121,7 +125,7 @@ class ImageXpressLayout(_Layout):
             f'"NWavelengths", {self.channels}',
         ]
         for c in range(1, self.channels + 1):
-            lines += [f'"WaveName{c}", "{channel_name(c)}"', f'"WaveCollect{c}", 1']
+            lines += [f'"WaveName{c}", "{self.names[c - 1]}"', f'"WaveCollect{c}", 1']
         lines += [f'"UniquePlateIdentifier", "{name}"', '"EndFile"']
         (self.root / f"{name}.HTD").write_text("\r\n".join(lines) + "\r\n", encoding="ascii")
 
@@ -149,7 +153,7 @@ class PhenixLayout(_Layout):
                             f"</id><State>Ok</State><URL>{url}</URL><Row>{row}</Row><Col>{col}</Col>"
                             f"<FieldID>{s}</FieldID><PlaneID>{z + 1}</PlaneID>"
                             f"<TimepointID>{t}</TimepointID><FlimID>1</FlimID>"
-                            f"<ChannelID>{c + 1}</ChannelID><ChannelName>{channel_name(c + 1)}"
+                            f"<ChannelID>{c + 1}</ChannelID><ChannelName>{self.names[c]}"
                             f'</ChannelName><ImageResolutionX Unit="m">{_PIXEL_M:.6E}'
                             f'</ImageResolutionX><ImageResolutionY Unit="m">{_PIXEL_M:.6E}'
                             f"</ImageResolutionY><ImageSizeX>{self.size}</ImageSizeX>"
@@ -164,7 +168,7 @@ class PhenixLayout(_Layout):
         rows, cols = self.grid
         wells = sorted(parse_well(w) for w in self.wells)
         maps = "".join(
-            f'<Entry ChannelID="{c}"><ChannelName>{channel_name(c)}</ChannelName>'
+            f'<Entry ChannelID="{c}"><ChannelName>{self.names[c - 1]}</ChannelName>'
             f'<ImageResolutionX Unit="m">{_PIXEL_M:.6E}</ImageResolutionX>'
             f'<ImageResolutionY Unit="m">{_PIXEL_M:.6E}</ImageResolutionY></Entry>'
             for c in range(1, self.channels + 1)
@@ -199,10 +203,11 @@ class PhenixLayout(_Layout):
 class OmeZarrLayout(_Layout):
     """An OME-Zarr HCS plate written by the storage layer's ``OmeZarrPlateWriter``."""
 
-    def __init__(self, root, grid, wells, sites, channels, z, timepoints, size, **options):
-        super().__init__(root, grid, wells, sites, channels, z, timepoints, size)
+    def __init__(
+        self, root, grid, wells, sites, channels, z, timepoints, size, channel_names=None, **options
+    ):
+        super().__init__(root, grid, wells, sites, channels, z, timepoints, size, channel_names)
         name = PLATE_NAME
-        self.channel_names = [channel_name(c) for c in range(1, channels + 1)]
         self.writer = OmeZarrPlateWriter(root, grid[0], grid[1], name=name, **options)
 
     def write_well(self, well: str, stacks: list[np.ndarray]) -> None:
@@ -211,7 +216,7 @@ class OmeZarrLayout(_Layout):
                 well,
                 s,
                 stack,
-                channel_names=self.channel_names,
+                channel_names=self.names,
                 pixel_size=(_PIXEL_M * 1e6, _PIXEL_M * 1e6),
                 z_step=_Z_STEP_M * 1e6 if self.z > 1 else None,
             )

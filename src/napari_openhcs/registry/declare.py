@@ -27,6 +27,7 @@ def declare(
     output_kind: str | None = None,
     special_outputs: Sequence[str] | None = None,
     image_params: Sequence[str] | None = None,
+    object_params: Sequence[str] | None = None,
 ) -> Callable[[F], F]:
     """Record registry metadata in ``func.__openhcs__`` (merged with what is there).
 
@@ -44,6 +45,10 @@ def declare(
     image_params : sequence of str, optional
         Keyword parameters that take a second image (e.g. ``("intensity",)``); a pipeline
         step fills them with ``{"image": source, "channel": c}`` (see the user guide).
+    object_params : sequence of str, optional
+        Keyword parameters that take a second object set (labels, e.g. ``("seeds",)``); a
+        pipeline step fills them with ``{"objects": "<earlier step>"}`` and the compiler
+        checks that step's result is labels (see ``vocabulary.objects_ref``).
     """
     if contract is not None and contract not in CONTRACTS:
         raise ValueError(f"contract must be one of {CONTRACTS}, got {contract!r}")
@@ -55,6 +60,7 @@ def declare(
         "output_kind": output_kind,
         "special_outputs": tuple(special_outputs) if special_outputs is not None else None,
         "image_params": tuple(image_params) if image_params is not None else None,
+        "object_params": tuple(object_params) if object_params is not None else None,
     }
 
     def mark(func: F) -> F:

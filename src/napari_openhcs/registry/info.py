@@ -16,10 +16,12 @@ class ParamSpec:
 
     ``annotation`` is one of ``"int"``, ``"float"``, ``"bool"``, ``"str"``, ``"footprint"``,
     ``"tuple[float, ...]"``, ``"tuple[int, ...]"``, ``"image"`` (a second image, given as
-    ``{"image": source, "channel": c}``, see ``vocabulary.image_ref``) or ``"any"``; ``choices`` lists allowed
-    values (string choices such as ``mode``); ``bounds`` is ``(min, max)`` with either side
-    ``None``; ``optional`` says ``None`` is an allowed value. A footprint default is a small
-    dict such as ``{"disk": 5}`` that the function reference turns into an array at call time.
+    ``{"image": source, "channel": c}``, see ``vocabulary.image_ref``), ``"objects"`` (a
+    second object set, given as ``{"objects": step}``, see ``vocabulary.objects_ref``) or
+    ``"any"``; ``choices`` lists allowed values (string choices such as ``mode``); ``bounds``
+    is ``(min, max)`` with either side ``None``; ``optional`` says ``None`` is an allowed
+    value. A footprint default is a small dict such as ``{"disk": 5}`` that the function
+    reference turns into an array at call time.
     """
 
     name: str

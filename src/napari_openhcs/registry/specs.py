@@ -55,6 +55,8 @@ EXCLUDED = frozenset(
 #: another source (see ``vocabulary.image_ref``).
 IMAGE_PARAMETERS = frozenset({"input_image1", "mask", "labels", "reference"})
 IMAGE_DEFAULT = {"image": "previous"}
+#: How an objects parameter's doc ends: the form of its value.
+OBJECTS_DOC = '(an object set: {"objects": "<earlier step>"}, its labels)'
 
 
 def _type_from_annotation(annotation: Any) -> tuple[str | None, tuple | None, bool]:
@@ -146,7 +148,11 @@ def default_bounds(name: str, annotation: str, default: Any) -> tuple | None:
 
 
 def param_specs(
-    func: Any, ref: str, overrides: dict | None = None, image_params: tuple[str, ...] = ()
+    func: Any,
+    ref: str,
+    overrides: dict | None = None,
+    image_params: tuple[str, ...] = (),
+    object_params: tuple[str, ...] = (),
 ) -> tuple[ParamSpec, ...]:
     """The specs of every parameter of ``func`` after the first (the image).
 
@@ -161,6 +167,10 @@ def param_specs(
         By default the reviewed table in ``registry.overrides`` for ``ref``.
     image_params : tuple of str
         Parameters the function declares as second images (``declare(image_params=...)``).
+    object_params : tuple of str
+        Parameters the function declares as second object sets
+        (``declare(object_params=...)``): annotation ``"objects"``, required, no default
+        (a pipeline names the earlier step: ``{"objects": "nuclei"}``).
 
     Returns
     -------
@@ -185,6 +195,18 @@ def param_specs(
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         override = overrides.get(p.name, {}) if overrides else {}
+        if p.name in object_params:
+            doc_text = docs.get(p.name, ("", ""))[1]
+            specs.append(
+                ParamSpec(
+                    name=p.name,
+                    annotation="objects",
+                    default=None,
+                    required=True,
+                    doc=(doc_text.split(". ")[0][:160] + " " if doc_text else "") + OBJECTS_DOC,
+                )
+            )
+            continue
         image_param = (
             (override or {}).get("annotation") == "image"
             or p.name in image_params

@@ -4,7 +4,9 @@ The single-cell table follows what CytoTable produces from CellProfiler output: 
 cell, ``Metadata_Plate``, ``Metadata_Well``, ``Metadata_Site``, ``Metadata_ObjectNumber``,
 the parent numbers (``Metadata_Cells_Parent_Nuclei``, ``Metadata_Cytoplasm_Parent_Cells``,
 ``Metadata_Cytoplasm_Parent_Nuclei``), then every compartment's features, already named
-``<Compartment>_<Family>_...`` (see ``functions.cellmeasure``). pycytominer's
+``<Compartment>_<Family>_...`` (see ``functions.cellmeasure``), each parent compartment's
+followed by its children counts (``Nuclei_Children_Cells_Count``, as CellProfiler's
+IdentifySecondaryObjects and IdentifyTertiaryObjects record them). pycytominer's
 ``infer_cp_features`` finds exactly those feature columns, and ``aggregate``, ``annotate``,
 ``normalize`` and ``feature_select`` take the tables as they are.
 
@@ -24,7 +26,12 @@ import pyarrow.compute as pc
 
 from napari_openhcs import tables
 
-__all__ = ["METADATA_COLUMNS", "feature_columns", "single_cell_table", "well_profiles"]
+__all__ = [
+    "METADATA_COLUMNS",
+    "feature_columns",
+    "single_cell_table",
+    "well_profiles",
+]
 
 METADATA_COLUMNS = ("Metadata_Plate", "Metadata_Well", "Metadata_Site", "Metadata_ObjectNumber")
 #: Parent columns of the joined layout: (child compartment, parent compartment).
@@ -66,7 +73,8 @@ def single_cell_table(
     pyarrow.Table
         Metadata columns, parent numbers (0 where a cell has no such object, e.g. a cell
         that equals its nucleus has no cytoplasm), then the features of ``rows`` and of the
-        other compartments in the order given; features of a missing object are null.
+        other compartments in the order given, each parent's with its children counts
+        (``Nuclei_Children_Cells_Count``); features of a missing object are null.
 
     Examples
     --------
@@ -105,7 +113,31 @@ def single_cell_table(
         for column in table.column_names:
             if column != "ObjectNumber":
                 columns[column] = table.column(column).take(take)
+        columns.update(_children_counts(name, numbers, present))
     return pa.table(columns)
+
+
+def _children_counts(parent: str, numbers: np.ndarray, present: Mapping[str, np.ndarray]):
+    """``<Parent>_Children_<Child>_Count`` per row, as CellProfiler records it for the
+    parent objects: how many ``child`` objects have this row's ``parent`` object as their
+    parent (children are numbered like their parent); null where the row has no such
+    parent object."""
+    found = {}
+    for child, of in _PARENTS:
+        if of != parent or child not in present:
+            continue
+        children = present[child]
+        top = int(max(numbers.max(initial=0), children.max(initial=0)))
+        per_parent = np.bincount(children[children > 0], minlength=top + 1)
+        counts = per_parent[numbers].astype(np.int64)
+        has_parent = np.isin(numbers, present[parent])
+        values = (
+            counts
+            if has_parent.all()
+            else [int(n) if has else None for n, has in zip(counts, has_parent, strict=True)]
+        )
+        found[f"{parent}_Children_{child}_Count"] = tables.column(values)
+    return found
 
 
 def _object_numbers(table: pa.Table) -> np.ndarray:

@@ -46,6 +46,7 @@ def info_from_declared(func: Any, ref: str, library: str, **defaults: Any) -> Fu
             func,
             ref,
             image_params=tuple(meta.get("image_params") or ()),
+            object_params=tuple(meta.get("object_params") or ()),
         ),
         output_kind=meta.get("output_kind") or "image",
         special_outputs=tuple(meta.get("special_outputs") or ()),
