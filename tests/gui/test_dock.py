@@ -251,8 +251,8 @@ def test_adding_a_step_keeps_the_previous_steps_group(dock_and_nav, qtbot):
 
 
 def test_cell_profile_loads_and_its_channels_are_form_values(two_channel_dock):
-    """The built-in cell_profile in the dock: the same pipeline back, and the seeds' channel
-    and the group's channel chosen in the forms."""
+    """The built-in cell_profile in the dock: the same pipeline back, the seeds an object
+    set chosen in the form, and the group's channel a form value."""
     from napari_openhcs.pipeline import load_pipeline
 
     _viewer, dock, _nav = two_channel_dock
@@ -262,12 +262,11 @@ def test_cell_profile_loads_and_its_channels_are_form_values(two_channel_dock):
     assert [m.name for m in dock.steps] == ["project", "nuclei", "cells", "cytoplasm"]
     dock.step_list.setCurrentRow(2)  # cells: grown in channel 2 from the nuclei of channel 1
     assert len(dock.form.chain_forms) == 3  # identify_secondary_objects, two measure_cells
-    seeds = dock.form.params["seeds"]
-    assert seeds.value == {"image": "nuclei", "channel": 1}
-    assert {"image": "nuclei", "channel": 2} in list(seeds.choices)
-    dock.form.set_param("seeds", {"image": "nuclei", "channel": 2})
-    assert dock.steps[2].kwargs["seeds"] == {"image": "nuclei", "channel": 2}
+    seeds = dock.form.params["seeds"]  # an object set: the earlier labels steps only
+    assert seeds.value == {"objects": "nuclei"}
+    assert {"objects": "nuclei"} in list(seeds.choices)
+    assert {"objects": "project"} not in list(seeds.choices)  # project gives an image
     assert dock.steps[2].group_value == "2"
     step = dock.pipeline().steps[2]
     assert list(step.pattern) == ["2"]
-    assert step.pattern["2"][0][1]["seeds"] == {"image": "nuclei", "channel": 2}
+    assert step.pattern["2"][0][1]["seeds"] == {"objects": "nuclei"}
