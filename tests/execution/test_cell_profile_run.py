@@ -253,3 +253,38 @@ def test_a_plate_without_the_cytoplasm_channel_is_refused_before_any_pixel_is_re
     with pytest.raises(PipelineError, match="asks for channel 2, which the plate does not have"):
         run_plate(one_channel, "cell_profile", tmp_path / "out", executor="serial")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_plate_map_is_joined_into_the_plate_tables_as_metadata(plate, tmp_path):
+    mapping = tmp_path / "map.csv"
+    mapped = WELLS[:-1]  # the last well is not in the map
+    mapping.write_text(
+        "well,treatment,control_type\n"
+        + "".join(f"{w},drug{i},{'negative' if i else 'positive'}\n" for i, w in enumerate(mapped))
+    )
+    out = _run(plate, tmp_path / "out", executor="serial", plate_map=mapping)
+    expected = {w: (f"drug{i}", "negative" if i else "positive") for i, w in enumerate(mapped)}
+    for name in ("single_cell", "image"):
+        for table in (_read(out, name), pacsv.read_csv(out / f"{name}.csv")):
+            names = table.column_names
+            at = names.index("Metadata_Well")
+            assert names[at + 1 : at + 3] == ["Metadata_control_type", "Metadata_treatment"]
+            wells = table.column("Metadata_Well").to_pylist()
+            got = zip(
+                table.column("Metadata_treatment").to_pylist(),
+                table.column("Metadata_control_type").to_pylist(),
+                strict=True,
+            )
+            for well, pair in zip(wells, got, strict=True):
+                # an unmapped well is null (an empty field in the CSV)
+                assert tuple(v or None for v in pair) == expected.get(well, (None, None))
+            assert set(wells) == set(WELLS)
+    cells = _read(out, "single_cell").to_pandas()
+    # pycytominer still finds exactly the features, and groups by the joined metadata
+    assert infer_cp_features(cells) == feature_columns(_read(out, "single_cell"))
+    profiles = pycytominer.aggregate(
+        cells.dropna(subset=["Metadata_treatment"]),
+        strata=["Metadata_Well", "Metadata_treatment"],
+        operation="median",
+    )
+    assert sorted(profiles["Metadata_treatment"]) == sorted(v[0] for v in expected.values())

@@ -200,15 +200,23 @@ def read_well_table(out: Path, kind: str, well: str) -> pa.Table | None:
     return tables.read_table(path) if path.exists() else None
 
 
-def merge_tables(out: Path, wells: Iterable[str]) -> dict[str, pa.Table | None]:
+def merge_tables(
+    out: Path, wells: Iterable[str], plate_map: dict[str, dict[str, str]] | None = None
+) -> dict[str, pa.Table | None]:
     """Merge the per-well tables of ``wells`` into ``<out>/single_cell`` and ``<out>/image``
     (``.parquet`` and ``.csv``); returns the merged tables (``None`` for a kind no well has,
-    whose plate files are removed)."""
+    whose plate files are removed).
+
+    ``plate_map`` (``wells.read_plate_map``) joins its columns as text ``Metadata_<column>``
+    after ``Metadata_Well`` (a column already named ``Metadata_...`` keeps its name); rows
+    of wells the map lacks get nulls. The per-well files stay as measured."""
     out = Path(out)
     merged: dict[str, pa.Table | None] = {}
     for kind in TABLE_KINDS:
         found = [read_well_table(out, kind, well) for well in sorted(wells)]
         table = tables.concat(t for t in found if t is not None)
+        if table is not None and plate_map:
+            table = annotate(table, plate_map)
         merged[kind] = table
         if table is None:  # none now: an earlier run's plate table would be stale
             (out / f"{kind}.csv").unlink(missing_ok=True)
@@ -217,6 +225,21 @@ def merge_tables(out: Path, wells: Iterable[str]) -> dict[str, pa.Table | None]:
         tables.write_parquet(table, out / f"{kind}.parquet")
         tables.write_csv(table, out / f"{kind}.csv")
     return merged
+
+
+def annotate(table: pa.Table, plate_map: dict[str, dict[str, str]]) -> pa.Table:
+    """``table`` with the plate map's columns as text ``Metadata_<column>`` after
+    ``Metadata_Well``, by each row's well (null where the map lacks the well)."""
+    names = sorted({k for values in plate_map.values() for k in values})
+    wells = table.column("Metadata_Well").to_pylist()
+    at = table.column_names.index("Metadata_Well") + 1
+    for name in reversed(names):
+        column = name if name.startswith("Metadata_") else f"Metadata_{name}"
+        if column in table.column_names:  # measured metadata wins; the map is in wells.csv
+            continue
+        values = [plate_map.get(w, {}).get(name) for w in wells]
+        table = table.add_column(at, column, pa.array(values, type=pa.string()))
+    return table
 
 
 def profile_rows(single_cells: pa.Table | None, images: pa.Table | None) -> tuple[list, dict]:
@@ -256,6 +279,7 @@ __all__ = [
     "IMAGE",
     "SINGLE_CELL",
     "TABLE_KINDS",
+    "annotate",
     "compartment_name",
     "merge_tables",
     "profile_rows",

@@ -294,7 +294,7 @@ class PlateRun:
         )
         try:
             report.measurements = records.merge_measurements(self.out, report.finished)
-            merged = celltables.merge_tables(self.out, report.finished)
+            merged = celltables.merge_tables(self.out, report.finished, self.plate_map)
             profiles = celltables.profile_rows(
                 merged[celltables.SINGLE_CELL], merged[celltables.IMAGE]
             )
