@@ -97,7 +97,7 @@ def step_compartments(step: CompiledStep, table: Any, channel: Any = None) -> li
     ]
 
 
-def _join(parts: list[pa.Table]) -> pa.Table:
+def join_objects(parts: list[pa.Table]) -> pa.Table:
     """Tables of one compartment joined on ``ObjectNumber`` (sorted); a column that two
     tables share keeps the first table's values."""
     if len(parts) == 1:
@@ -105,7 +105,7 @@ def _join(parts: list[pa.Table]) -> pa.Table:
     numbers = np.unique(
         np.concatenate([tables.numeric_values(p.column("ObjectNumber")) for p in parts])
     )
-    wanted = tables.as_table({"n": numbers.astype(np.int64)}).column("n").combine_chunks()
+    wanted = tables.column(numbers.astype(np.int64)).combine_chunks()
     columns: dict[str, Any] = {"ObjectNumber": wanted}
     for part in parts:
         own = part.column("ObjectNumber").combine_chunks()
@@ -150,7 +150,7 @@ def unit_tables(
     with_time = len(timepoints) > 1
     cells, images = [], []
     for (site, timepoint), found in sorted(by_site.items(), key=_site_order):
-        joined = {c: _join(found[c]) for c in [rows, *order] if c in found}
+        joined = {c: join_objects(found[c]) for c in [rows, *order] if c in found}
         image: dict[str, Any] = {"Metadata_Plate": plate, "Metadata_Well": unit.well}
         image["Metadata_Site"] = site
         if with_time:
@@ -281,6 +281,7 @@ __all__ = [
     "TABLE_KINDS",
     "annotate",
     "compartment_name",
+    "join_objects",
     "merge_tables",
     "profile_rows",
     "read_well_table",

@@ -20,7 +20,11 @@ import pyarrow.compute as pc
 
 from napari_openhcs import tables
 from napari_openhcs.errors import PlateError
-from napari_openhcs.execution.celltables import compartment_name, step_compartments
+from napari_openhcs.execution.celltables import (
+    compartment_name,
+    join_objects,
+    step_compartments,
+)
 from napari_openhcs.execution.engine import StepFailed, run_steps
 from napari_openhcs.execution.platesteps import load_plate_result, run_plate_step
 from napari_openhcs.memory import to_numpy
@@ -181,18 +185,15 @@ def step_features(step, measured: list, channel) -> tuple[str, dict] | None:
 
 
 def _joined_columns(parts: list[pa.Table]) -> dict:
-    """Tables keyed by ``ObjectNumber`` as one column dict (``index`` first), joined on it."""
-    numbers = np.unique(
-        np.concatenate([tables.numeric_values(p.column("ObjectNumber")) for p in parts])
-    ).astype(np.int64)
-    wanted = pa.array(numbers)
-    columns: dict[str, np.ndarray] = {"index": numbers}
-    for part in parts:
-        take = pc.index_in(wanted, value_set=part.column("ObjectNumber").combine_chunks())
-        for name in part.column_names:
-            if name == "ObjectNumber" or name in columns:
-                continue
-            values = _values(part.column(name).take(take))
+    """Tables keyed by ``ObjectNumber`` joined on it (``celltables.join_objects``) as one
+    column dict: ``index`` (the object number) first, then the numeric features."""
+    joined = join_objects(parts)
+    columns: dict[str, np.ndarray] = {
+        "index": tables.numeric_values(joined.column("ObjectNumber")).astype(np.int64)
+    }
+    for name in joined.column_names:
+        if name != "ObjectNumber" and name not in columns:
+            values = _values(joined.column(name))
             if values is not None:
                 columns[name] = values
     return columns
